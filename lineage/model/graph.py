@@ -1,0 +1,264 @@
+"""Node and edge kinds (W3C PROV shaped) and the store-level graph values."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from lineage.errors import InvalidError
+from lineage.model.times import require_aware, to_text
+
+
+class ProvClass(StrEnum):
+    """The W3C PROV class a node kind maps to."""
+
+    ENTITY = "prov:Entity"
+    ACTIVITY = "prov:Activity"
+    AGENT = "prov:Agent"
+
+
+class NodeKind(StrEnum):
+    """Every kind of node; the value doubles as the Neo4j label."""
+
+    DATASET = "Dataset"
+    DATASET_VERSION = "DatasetVersion"
+    FEATURE = "Feature"
+    FEATURE_SNAPSHOT = "FeatureSnapshot"
+    TRAINING_RUN = "TrainingRun"
+    MODEL = "Model"
+    MODEL_VERSION = "ModelVersion"
+    EVALUATION = "Evaluation"
+    RISK_ASSESSMENT = "RiskAssessment"
+    APPROVAL = "Approval"
+    PERSON = "Person"
+    PIPELINE = "Pipeline"
+    DEPLOYMENT = "Deployment"
+    INFERENCE_BATCH = "InferenceBatch"
+    INCIDENT = "Incident"
+    MONITOR = "Monitor"
+    DRILL = "Drill"
+    PLAYBOOK = "Playbook"
+
+    @property
+    def prov(self) -> ProvClass:
+        """The PROV class of this kind."""
+        return _PROV_CLASS[self]
+
+    @classmethod
+    def parse(cls, value: str, field: str = "kind") -> NodeKind:
+        """Accept a kind by value (``DatasetVersion``) or name (``DATASET_VERSION``)."""
+        for kind in cls:
+            if value in (kind.value, kind.name):
+                return kind
+        known = ", ".join(k.value for k in cls)
+        raise InvalidError(f"unknown node kind {value!r}; known kinds: {known}", field=field)
+
+
+_PROV_CLASS: dict[NodeKind, ProvClass] = {
+    NodeKind.DATASET: ProvClass.ENTITY,
+    NodeKind.DATASET_VERSION: ProvClass.ENTITY,
+    NodeKind.FEATURE: ProvClass.ENTITY,
+    NodeKind.FEATURE_SNAPSHOT: ProvClass.ENTITY,
+    NodeKind.MODEL: ProvClass.ENTITY,
+    NodeKind.MODEL_VERSION: ProvClass.ENTITY,
+    NodeKind.PLAYBOOK: ProvClass.ENTITY,
+    NodeKind.INCIDENT: ProvClass.ENTITY,
+    NodeKind.RISK_ASSESSMENT: ProvClass.ENTITY,
+    NodeKind.APPROVAL: ProvClass.ACTIVITY,
+    NodeKind.TRAINING_RUN: ProvClass.ACTIVITY,
+    NodeKind.EVALUATION: ProvClass.ACTIVITY,
+    NodeKind.DEPLOYMENT: ProvClass.ACTIVITY,
+    NodeKind.INFERENCE_BATCH: ProvClass.ACTIVITY,
+    NodeKind.DRILL: ProvClass.ACTIVITY,
+    NodeKind.PERSON: ProvClass.AGENT,
+    NodeKind.PIPELINE: ProvClass.AGENT,
+    NodeKind.MONITOR: ProvClass.AGENT,
+}
+
+
+class EdgeKind(StrEnum):
+    """Every kind of edge; the value doubles as the Neo4j relationship type.
+
+    Edges point from the dependent node to what it depends on, as PROV does
+    (``model_version -WAS_GENERATED_BY-> training_run -USED-> snapshot``), so following edges
+    forward walks *upstream* and following them backward walks *downstream*.
+    """
+
+    USED = "USED"
+    WAS_GENERATED_BY = "WAS_GENERATED_BY"
+    WAS_DERIVED_FROM = "WAS_DERIVED_FROM"
+    WAS_ASSOCIATED_WITH = "WAS_ASSOCIATED_WITH"
+    WAS_ATTRIBUTED_TO = "WAS_ATTRIBUTED_TO"
+    ACTED_ON_BEHALF_OF = "ACTED_ON_BEHALF_OF"
+    SPECIALIZATION_OF = "SPECIALIZATION_OF"
+    HAD_MEMBER = "HAD_MEMBER"
+    SERVED = "SERVED"
+    AFFECTED = "AFFECTED"
+
+    @property
+    def prov(self) -> str:
+        """The PROV relation this edge kind exports as."""
+        return _PROV_RELATION[self]
+
+    @classmethod
+    def parse(cls, value: str, field: str = "kind") -> EdgeKind:
+        """Accept an edge kind by value, case-insensitively."""
+        for kind in cls:
+            if value.upper() == kind.value:
+                return kind
+        known = ", ".join(k.value for k in cls)
+        raise InvalidError(f"unknown edge kind {value!r}; known kinds: {known}", field=field)
+
+
+_PROV_RELATION: dict[EdgeKind, str] = {
+    EdgeKind.USED: "prov:used",
+    EdgeKind.WAS_GENERATED_BY: "prov:wasGeneratedBy",
+    EdgeKind.WAS_DERIVED_FROM: "prov:wasDerivedFrom",
+    EdgeKind.WAS_ASSOCIATED_WITH: "prov:wasAssociatedWith",
+    EdgeKind.WAS_ATTRIBUTED_TO: "prov:wasAttributedTo",
+    EdgeKind.ACTED_ON_BEHALF_OF: "prov:actedOnBehalfOf",
+    EdgeKind.SPECIALIZATION_OF: "prov:specializationOf",
+    EdgeKind.HAD_MEMBER: "prov:hadMember",
+    # A deployment (activity) used the model version it served, for a validity interval.
+    EdgeKind.SERVED: "prov:used",
+    # An incident (entity) influenced by what it affects.
+    EdgeKind.AFFECTED: "prov:wasInfluencedBy",
+}
+
+
+class Direction(StrEnum):
+    """Which way a traversal follows edges."""
+
+    OUT = "OUT"  # src -> dst: upstream, towards what a node was derived from
+    IN = "IN"  # dst -> src: downstream, towards what depends on a node
+    BOTH = "BOTH"
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON (sorted keys, no spaces) used for storage and hashing."""
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InvalidError(f"properties must be JSON values: {exc}", field="props") from exc
+
+
+def sha256_text(text: str) -> str:
+    """Hex SHA-256 of UTF-8 text."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_window(valid_from: datetime | None, valid_to: datetime | None) -> None:
+    if valid_from is not None:
+        require_aware(valid_from, "valid_from")
+    if valid_to is not None:
+        require_aware(valid_to, "valid_to")
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise InvalidError("valid_to must be after valid_from", field="valid_to")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A node as the store holds it.
+
+    ``valid_from`` is when the thing came into being in the domain (a dataset version's creation,
+    a run's start); ``valid_to`` when it stopped being true (a person leaving), open if None.
+    ``recorded_at`` is set by the store on first write and never changes.
+    """
+
+    id: str
+    kind: NodeKind
+    valid_from: datetime
+    props: dict[str, Any] = field(default_factory=dict)
+    valid_to: datetime | None = None
+    recorded_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        from lineage.model.ids import parse_id  # ids imports this module
+
+        if not isinstance(self.kind, NodeKind):
+            raise InvalidError(f"unknown node kind {self.kind!r}", field="kind")
+        if parse_id(self.id).kind is not self.kind:
+            raise InvalidError(f"{self.id!r} does not denote a {self.kind.value}", field="id")
+        _check_window(self.valid_from, self.valid_to)
+
+    def content_hash(self) -> str:
+        """SHA-256 of everything that defines the node (not ``recorded_at``)."""
+        return sha256_text(canonical_json({
+            "id": self.id, "kind": self.kind.value, "props": self.props,
+            "valid_from": to_text(self.valid_from),
+            "valid_to": to_text(self.valid_to) if self.valid_to else None,
+        }))
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A typed, directed edge; ``(src, kind, dst, valid_from)`` is its identity.
+
+    Structural edges have no validity window. Edges that change over time (a deployment serving a
+    version, an owner of a model) carry ``valid_from`` and, once closed, ``valid_to``.
+    """
+
+    src: str
+    kind: EdgeKind
+    dst: str
+    props: dict[str, Any] = field(default_factory=dict)
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+
+    def __post_init__(self) -> None:
+        from lineage.model.ids import parse_id
+
+        if not isinstance(self.kind, EdgeKind):
+            raise InvalidError(f"unknown edge kind {self.kind!r}", field="kind")
+        parse_id(self.src, "src")
+        parse_id(self.dst, "dst")
+        _check_window(self.valid_from, self.valid_to)
+
+    @property
+    def key(self) -> str:
+        """A string form of the identity, stable across backends."""
+        start = to_text(self.valid_from) if self.valid_from else ""
+        return f"{self.src}|{self.kind.value}|{self.dst}|{start}"
+
+    def valid_at(self, instant: datetime) -> bool:
+        """Whether the edge held at ``instant``."""
+        return (self.valid_from is None or self.valid_from <= instant) and (
+            self.valid_to is None or instant < self.valid_to
+        )
+
+    def content_hash(self) -> str:
+        """SHA-256 of everything that defines the edge."""
+        return sha256_text(canonical_json({
+            "key": self.key, "props": self.props,
+            "valid_to": to_text(self.valid_to) if self.valid_to else None,
+        }))
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results; ``next_cursor`` is None on the last page."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    """What a bounded traversal reached.
+
+    ``truncated`` is True when the depth limit or the node budget stopped the walk before it
+    reached everything: callers must surface it, never hide it.
+    """
+
+    nodes: list[Node]
+    edges: list[Edge]
+    truncated: bool
+    depths: dict[str, int] = field(default_factory=dict)

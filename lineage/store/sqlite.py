@@ -1,0 +1,454 @@
+"""The embedded default: SQLite (stdlib ``sqlite3``) in WAL mode.
+
+Nodes and edges are rows with JSON properties; times are fixed-width UTC text so they compare as
+strings. Each thread gets its own connection (WAL lets readers run beside the one writer); writes
+take ``BEGIN IMMEDIATE`` so a read-check-write in a transaction scope is serialised.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Page, Subgraph, canonical_json
+from lineage.model.times import from_text, to_text, utcnow
+from lineage.store.base import AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
+from lineage.store.cursor import decode_cursor, encode_cursor
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    valid_from  TEXT NOT NULL,
+    valid_to    TEXT,
+    recorded_at TEXT NOT NULL,
+    props       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_kind_time ON nodes (kind, valid_from, id);
+CREATE INDEX IF NOT EXISTS nodes_time ON nodes (valid_from, id);
+CREATE INDEX IF NOT EXISTS nodes_content_hash
+    ON nodes (json_extract(props, '$.content_hash'))
+    WHERE json_extract(props, '$.content_hash') IS NOT NULL;
+CREATE TABLE IF NOT EXISTS edges (
+    eid        INTEGER PRIMARY KEY,
+    src        TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL,
+    dst        TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+    valid_from TEXT NOT NULL DEFAULT '',  -- '' = no start: a structural edge
+    valid_to   TEXT,
+    props      TEXT NOT NULL,
+    UNIQUE (src, kind, dst, valid_from)
+);
+CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst, kind);
+CREATE TABLE IF NOT EXISTS audit (
+    seq          INTEGER PRIMARY KEY,
+    at           TEXT NOT NULL,
+    actor        TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    subjects     TEXT NOT NULL,
+    payload      TEXT,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL
+);
+"""
+
+_NODE_COLUMNS = "id, kind, valid_from, valid_to, recorded_at, props"
+_EDGE_COLUMNS = "src, kind, dst, valid_from, valid_to, props"
+
+_UPSERT_NODE = f"""
+INSERT INTO nodes ({_NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    kind = excluded.kind, valid_from = excluded.valid_from,
+    valid_to = excluded.valid_to, props = excluded.props
+"""
+_UPSERT_EDGE = f"""
+INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (src, kind, dst, valid_from) DO UPDATE SET
+    valid_to = excluded.valid_to, props = excluded.props
+"""
+
+_EDGE_VALID_AT = "AND (e.valid_from <= ?) AND (e.valid_to IS NULL OR e.valid_to > ?)"
+
+
+def _path_of(uri: str) -> str:
+    path = uri.removeprefix("sqlite:///")
+    if not path or path == ":memory:":
+        raise InvalidError("the SQLite store needs a file path: sqlite:///path.db", field="store")
+    return path
+
+
+def _node(row: sqlite3.Row | tuple[Any, ...]) -> Node:
+    return Node(
+        id=row[0], kind=NodeKind(row[1]), valid_from=from_text(row[2]),
+        valid_to=from_text(row[3]) if row[3] else None, recorded_at=from_text(row[4]),
+        props=json.loads(row[5]),
+    )
+
+
+def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
+    return Edge(
+        src=row[0], kind=EdgeKind(row[1]), dst=row[2],
+        valid_from=from_text(row[3]) if row[3] else None,
+        valid_to=from_text(row[4]) if row[4] else None, props=json.loads(row[5]),
+    )
+
+
+def _audit(row: tuple[Any, ...]) -> AuditEvent:
+    return AuditEvent(
+        seq=row[0], at=from_text(row[1]), actor=row[2], action=row[3], reason=row[4],
+        payload_hash=row[5], subjects=json.loads(row[6]),
+        payload=json.loads(row[7]) if row[7] is not None else None, prev_hash=row[8], hash=row[9],
+    )
+
+
+def _opt_text(value: datetime | None) -> str | None:
+    return to_text(value) if value is not None else None
+
+
+class SQLiteStore:
+    """GraphStore on a SQLite file."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self.path = _path_of(uri)
+        parent = Path(self.path).parent
+        if not parent.exists():
+            raise UnavailableError(f"directory {parent} does not exist", field="store")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self._conn().executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise UnavailableError(f"{self.path} is not a usable SQLite store: {exc}",
+                                   field="store") from exc
+
+    # -- connections and transactions -------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise UnavailableError("the store is closed", field="store")
+            try:
+                conn = sqlite3.connect(
+                    self.path, isolation_level=None, check_same_thread=False, timeout=30
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA busy_timeout=30000")
+            except sqlite3.Error as exc:
+                raise UnavailableError(f"cannot open {self.path}: {exc}", field="store") from exc
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Join the open transaction, or run one of our own around the block."""
+        conn = self._conn()
+        if self._local.depth:
+            yield conn
+            return
+        with self.transaction():
+            yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together; an exception rolls every one of them back."""
+        conn = self._conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise UnavailableError(f"cannot start a write transaction: {exc}") from exc
+        self._local.depth = 1
+        try:
+            yield
+        except BaseException:
+            self._local.depth = 0
+            conn.execute("ROLLBACK")
+            raise
+        self._local.depth = 0
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise UnavailableError(f"commit failed: {exc}") from exc
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert_nodes(self, nodes: Sequence[Node]) -> None:
+        """Insert or update nodes by ID; ``recorded_at`` is kept from the first write."""
+        if not nodes:
+            return
+        now = to_text(utcnow())
+        rows = [
+            (n.id, n.kind.value, to_text(n.valid_from), _opt_text(n.valid_to),
+             _opt_text(n.recorded_at) or now, canonical_json(n.props))
+            for n in nodes
+        ]
+        with self._write() as conn:
+            conn.executemany(_UPSERT_NODE, rows)
+
+    def upsert_edges(self, edges: Sequence[Edge]) -> None:
+        """Insert or update edges; NOT_FOUND naming the first missing end, nothing written."""
+        if not edges:
+            return
+        rows = [
+            (e.src, e.kind.value, e.dst, _opt_text(e.valid_from) or "", _opt_text(e.valid_to),
+             canonical_json(e.props))
+            for e in edges
+        ]
+        ends = sorted({e.src for e in edges} | {e.dst for e in edges})
+        with self._write() as conn:
+            found = {
+                r[0] for r in conn.execute(
+                    "SELECT id FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ends),),
+                )
+            }
+            missing = [i for i in ends if i not in found]
+            if missing:
+                raise NotFoundError(f"edge end {missing[0]!r} does not exist", field="edges",
+                                    details={"missing": missing})
+            conn.executemany(_UPSERT_EDGE, rows)
+
+    def delete_nodes(self, ids: Sequence[str]) -> int:
+        """Delete nodes; their edges go with them (ON DELETE CASCADE)."""
+        if not ids:
+            return 0
+        with self._write() as conn:
+            cur = conn.execute(
+                "DELETE FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(ids)),),
+            )
+            return cur.rowcount
+
+    def append_audit(self, event: AuditEvent) -> None:
+        """Append one audit event; CONFLICT if the sequence number exists."""
+        row = (
+            event.seq, to_text(event.at), event.actor, event.action, event.reason,
+            event.payload_hash, canonical_json(event.subjects),
+            canonical_json(event.payload) if event.payload is not None else None,
+            event.prev_hash, event.hash,
+        )
+        with self._write() as conn:
+            try:
+                conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            except sqlite3.IntegrityError as exc:
+                raise ConflictError(f"audit sequence {event.seq} already exists",
+                                    field="seq") from exc
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get_nodes(self, ids: Sequence[str]) -> dict[str, Node]:
+        """The nodes that exist among ``ids``."""
+        if not ids:
+            return {}
+        rows = self._conn().execute(
+            f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+        return {row[0]: _node(row) for row in rows}
+
+    def find_nodes(self, query: NodeQuery) -> Page[Node]:
+        """Nodes by kind / properties / valid_from window, ordered by (valid_from, id)."""
+        where: list[str] = []
+        args: list[Any] = []
+        if query.kind is not None:
+            where.append("kind = ?")
+            args.append(query.kind.value)
+        for key, value in sorted(query.props.items()):
+            where.append(f"json_extract(props, '$.{key}') = ?")
+            args.append(value)
+        if query.since is not None:
+            where.append("valid_from >= ?")
+            args.append(to_text(query.since))
+        if query.until is not None:
+            where.append("valid_from < ?")
+            args.append(to_text(query.until))
+        op, order = ("<", "DESC") if query.newest_first else (">", "ASC")
+        if query.after is not None:
+            after_time, after_id = decode_cursor(query.after, 2)
+            where.append(f"(valid_from, id) {op} (?, ?)")
+            args += [after_time, after_id]
+        sql = f"SELECT {_NODE_COLUMNS} FROM nodes"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY valid_from {order}, id {order} LIMIT ?"
+        args.append(query.limit + 1)
+        rows = self._conn().execute(sql, args).fetchall()
+        items = [_node(r) for r in rows[: query.limit]]
+        cursor = None
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            cursor = encode_cursor([last[2], last[0]])
+        return Page(items=items, next_cursor=cursor)
+
+    def find_edges(self, query: EdgeQuery) -> Page[Edge]:
+        """Edges from / to a node (or all), ordered by their identity."""
+        limit = clamp(query.limit, 1, 10_000, "limit")
+        where: list[str] = []
+        args: list[Any] = []
+        if query.src is not None:
+            where.append("src = ?")
+            args.append(query.src)
+        if query.dst is not None:
+            where.append("dst = ?")
+            args.append(query.dst)
+        if query.kinds is not None:
+            where.append("kind IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(sorted(k.value for k in query.kinds)))
+        if query.as_of is not None:
+            at = to_text(query.as_of)
+            where.append("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
+            args += [at, at]
+        if query.after is not None:
+            where.append("(src, kind, dst, valid_from) > (?, ?, ?, ?)")
+            args += decode_cursor(query.after, 4)
+        sql = f"SELECT {_EDGE_COLUMNS} FROM edges"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY src, kind, dst, valid_from LIMIT ?"
+        args.append(limit + 1)
+        rows = self._conn().execute(sql, args).fetchall()
+        cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            cursor = encode_cursor([last[0], last[1], last[2], last[3]])
+        return Page(items=[_edge(r) for r in rows[:limit]], next_cursor=cursor)
+
+    def traverse(self, spec: TraversalSpec) -> Subgraph:
+        """Breadth-first bounded walk; see ``_WALK``."""
+        conn = self._conn()
+        start = conn.execute(f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id = ?", (spec.start,))
+        start_row = start.fetchone()
+        if start_row is None:
+            raise NotFoundError(f"node {spec.start!r} does not exist", field="start")
+        if spec.as_of is not None and start_row[2] > to_text(spec.as_of):
+            raise NotFoundError(f"node {spec.start!r} did not exist at {spec.as_of.isoformat()}",
+                                field="start")
+        depths = self._walk(conn, spec)
+        truncated = depths.pop("", None) is not None
+        ids = list(depths)
+        nodes = self.get_nodes(ids)
+        if spec.node_kinds is not None:
+            nodes = {i: n for i, n in nodes.items()
+                     if n.kind in spec.node_kinds or i == spec.start}
+        ordered = sorted(nodes.values(), key=lambda n: (depths[n.id], n.id))
+        edges = self._edges_among(conn, list(nodes), spec)
+        return Subgraph(nodes=ordered, edges=edges, truncated=truncated,
+                        depths={n.id: depths[n.id] for n in ordered})
+
+    def _walk(self, conn: sqlite3.Connection, spec: TraversalSpec) -> dict[str, int]:
+        """Node -> depth, plus the key '' when a limit cut the walk short."""
+        filters, args = "", []
+        if spec.edge_kinds is not None:
+            filters += " AND e.kind IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(sorted(k.value for k in spec.edge_kinds)))
+        node_join = ""
+        if spec.as_of is not None:
+            at = to_text(spec.as_of)
+            filters += " " + _EDGE_VALID_AT
+            args += [at, at]
+            node_join = "JOIN nodes n ON n.id = e.{next} AND n.valid_from <= ?"
+        sqls = []
+        if spec.direction in (Direction.IN, Direction.BOTH):
+            sqls.append(("src", "dst"))
+        if spec.direction in (Direction.OUT, Direction.BOTH):
+            sqls.append(("dst", "src"))
+        steps = " UNION ".join(
+            "SELECT e.{next}, w.depth + 1 FROM walk w JOIN edges e ON e.{here} = w.id "
+            "{join} WHERE w.depth < ? {filters}".format(
+                next=nxt, here=here, join=node_join.format(next=nxt), filters=filters)
+            for nxt, here in sqls
+        )
+        # Breadth-first: rows are (node, depth) and UNION drops a node met again at the same
+        # depth. SQLite's FIFO queue emits rows in non-decreasing depth, so we stop reading as
+        # soon as the budget is spent, and the walk goes one level past max_depth only to learn
+        # whether the depth limit cut anything off. Two recursive arms (BOTH) need SQLite 3.34.
+        sql = f"WITH RECURSIVE walk(id, depth) AS (SELECT ?, 0 UNION {steps}) SELECT id, depth FROM walk"
+        step_args: list[Any] = []
+        for _ in sqls:
+            if spec.as_of is not None:
+                step_args.append(to_text(spec.as_of))
+            step_args.append(spec.max_depth + 1)
+            step_args += args
+        depths: dict[str, int] = {}
+        for node_id, depth in conn.execute(sql, [spec.start, *step_args]):
+            if node_id in depths:
+                continue
+            if depth > spec.max_depth or len(depths) == spec.max_nodes:
+                depths[""] = depth  # something exists beyond a limit
+                break
+            depths[node_id] = depth
+        return depths
+
+    def _edges_among(
+        self, conn: sqlite3.Connection, ids: list[str], spec: TraversalSpec
+    ) -> list[Edge]:
+        if not ids:
+            return []
+        where = ["src IN (SELECT value FROM json_each(?1))", "dst IN (SELECT value FROM json_each(?1))"]
+        args: list[Any] = [json.dumps(ids)]
+        if spec.edge_kinds is not None:
+            where.append("kind IN (SELECT value FROM json_each(?2))")
+            args.append(json.dumps(sorted(k.value for k in spec.edge_kinds)))
+        if spec.as_of is not None:
+            n = len(args) + 1
+            where.append(f"valid_from <= ?{n} AND (valid_to IS NULL OR valid_to > ?{n})")
+            args.append(to_text(spec.as_of))
+        rows = conn.execute(
+            f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(where)} "
+            "ORDER BY src, kind, dst, valid_from", args,
+        )
+        return [_edge(r) for r in rows]
+
+    def audit_head(self) -> AuditEvent | None:
+        """The newest audit event."""
+        row = self._conn().execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return _audit(row) if row else None
+
+    def audit_events(self, after_seq: int = 0, limit: int = 1_000) -> list[AuditEvent]:
+        """Events after ``after_seq`` in sequence order."""
+        rows = self._conn().execute(
+            "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, clamp(limit, 1, 10_000, "limit")),
+        )
+        return [_audit(r) for r in rows]
+
+    def ping(self) -> None:
+        """Raise UNAVAILABLE unless the file answers a query."""
+        try:
+            self._conn().execute("SELECT 1 FROM nodes LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise UnavailableError(f"SQLite store {self.path} unreadable: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every thread's connection."""
+        self._closed = True
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
