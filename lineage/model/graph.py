@@ -141,8 +141,9 @@ class Direction(StrEnum):
 def canonical_json(value: Any) -> str:
     """Deterministic JSON (sorted keys, no spaces) used for storage and hashing."""
     try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        return json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidError(f"properties must be JSON values: {exc}", field="props") from exc
 
@@ -188,11 +189,17 @@ class Node:
 
     def content_hash(self) -> str:
         """SHA-256 of everything that defines the node (not ``recorded_at``)."""
-        return sha256_text(canonical_json({
-            "id": self.id, "kind": self.kind.value, "props": self.props,
-            "valid_from": to_text(self.valid_from),
-            "valid_to": to_text(self.valid_to) if self.valid_to else None,
-        }))
+        return sha256_text(
+            canonical_json(
+                {
+                    "id": self.id,
+                    "kind": self.kind.value,
+                    "props": self.props,
+                    "valid_from": to_text(self.valid_from),
+                    "valid_to": to_text(self.valid_to) if self.valid_to else None,
+                }
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,10 +240,15 @@ class Edge:
 
     def content_hash(self) -> str:
         """SHA-256 of everything that defines the edge."""
-        return sha256_text(canonical_json({
-            "key": self.key, "props": self.props,
-            "valid_to": to_text(self.valid_to) if self.valid_to else None,
-        }))
+        return sha256_text(
+            canonical_json(
+                {
+                    "key": self.key,
+                    "props": self.props,
+                    "valid_to": to_text(self.valid_to) if self.valid_to else None,
+                }
+            )
+        )
 
 
 T = TypeVar("T")

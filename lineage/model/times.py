@@ -12,7 +12,9 @@ _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def require_aware(value: datetime, field: str) -> datetime:
     """Return ``value`` in UTC, or raise INVALID naming ``field`` if it has no timezone."""
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-        raise InvalidError("datetime must carry a timezone (naive datetimes are ambiguous)", field=field)
+        raise InvalidError(
+            "datetime must carry a timezone (naive datetimes are ambiguous)", field=field
+        )
     return value.astimezone(UTC)
 
 

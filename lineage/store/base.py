@@ -117,7 +117,7 @@ class GraphStore(Protocol):
     uri: str
 
     def upsert_nodes(self, nodes: Sequence[Node]) -> None:
-        """Insert or update nodes by ID in one batch (``recorded_at`` is kept from the first write)."""
+        """Insert or update nodes by ID in one batch; ``recorded_at`` keeps its first value."""
 
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
         """Insert or update edges by identity; NOT_FOUND (nothing written) if an end is missing."""

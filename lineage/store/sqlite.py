@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
-from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Page, Subgraph, canonical_json
+from lineage.model.graph import (
+    Direction,
+    Edge,
+    EdgeKind,
+    Node,
+    NodeKind,
+    Page,
+    Subgraph,
+    canonical_json,
+)
 from lineage.model.times import from_text, to_text, utcnow
 from lineage.store.base import AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
@@ -88,25 +97,38 @@ def _path_of(uri: str) -> str:
 
 def _node(row: sqlite3.Row | tuple[Any, ...]) -> Node:
     return Node(
-        id=row[0], kind=NodeKind(row[1]), valid_from=from_text(row[2]),
-        valid_to=from_text(row[3]) if row[3] else None, recorded_at=from_text(row[4]),
+        id=row[0],
+        kind=NodeKind(row[1]),
+        valid_from=from_text(row[2]),
+        valid_to=from_text(row[3]) if row[3] else None,
+        recorded_at=from_text(row[4]),
         props=json.loads(row[5]),
     )
 
 
 def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
     return Edge(
-        src=row[0], kind=EdgeKind(row[1]), dst=row[2],
+        src=row[0],
+        kind=EdgeKind(row[1]),
+        dst=row[2],
         valid_from=from_text(row[3]) if row[3] else None,
-        valid_to=from_text(row[4]) if row[4] else None, props=json.loads(row[5]),
+        valid_to=from_text(row[4]) if row[4] else None,
+        props=json.loads(row[5]),
     )
 
 
 def _audit(row: tuple[Any, ...]) -> AuditEvent:
     return AuditEvent(
-        seq=row[0], at=from_text(row[1]), actor=row[2], action=row[3], reason=row[4],
-        payload_hash=row[5], subjects=json.loads(row[6]),
-        payload=json.loads(row[7]) if row[7] is not None else None, prev_hash=row[8], hash=row[9],
+        seq=row[0],
+        at=from_text(row[1]),
+        actor=row[2],
+        action=row[3],
+        reason=row[4],
+        payload_hash=row[5],
+        subjects=json.loads(row[6]),
+        payload=json.loads(row[7]) if row[7] is not None else None,
+        prev_hash=row[8],
+        hash=row[9],
     )
 
 
@@ -130,8 +152,9 @@ class SQLiteStore:
         try:
             self._conn().executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise UnavailableError(f"{self.path} is not a usable SQLite store: {exc}",
-                                   field="store") from exc
+            raise UnavailableError(
+                f"{self.path} is not a usable SQLite store: {exc}", field="store"
+            ) from exc
 
     # -- connections and transactions -------------------------------------------------------
 
@@ -203,8 +226,14 @@ class SQLiteStore:
             return
         now = to_text(utcnow())
         rows = [
-            (n.id, n.kind.value, to_text(n.valid_from), _opt_text(n.valid_to),
-             _opt_text(n.recorded_at) or now, canonical_json(n.props))
+            (
+                n.id,
+                n.kind.value,
+                to_text(n.valid_from),
+                _opt_text(n.valid_to),
+                _opt_text(n.recorded_at) or now,
+                canonical_json(n.props),
+            )
             for n in nodes
         ]
         with self._write() as conn:
@@ -215,22 +244,32 @@ class SQLiteStore:
         if not edges:
             return
         rows = [
-            (e.src, e.kind.value, e.dst, _opt_text(e.valid_from) or "", _opt_text(e.valid_to),
-             canonical_json(e.props))
+            (
+                e.src,
+                e.kind.value,
+                e.dst,
+                _opt_text(e.valid_from) or "",
+                _opt_text(e.valid_to),
+                canonical_json(e.props),
+            )
             for e in edges
         ]
         ends = sorted({e.src for e in edges} | {e.dst for e in edges})
         with self._write() as conn:
             found = {
-                r[0] for r in conn.execute(
+                r[0]
+                for r in conn.execute(
                     "SELECT id FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
                     (json.dumps(ends),),
                 )
             }
             missing = [i for i in ends if i not in found]
             if missing:
-                raise NotFoundError(f"edge end {missing[0]!r} does not exist", field="edges",
-                                    details={"missing": missing})
+                raise NotFoundError(
+                    f"edge end {missing[0]!r} does not exist",
+                    field="edges",
+                    details={"missing": missing},
+                )
             conn.executemany(_UPSERT_EDGE, rows)
 
     def delete_nodes(self, ids: Sequence[str]) -> int:
@@ -247,17 +286,24 @@ class SQLiteStore:
     def append_audit(self, event: AuditEvent) -> None:
         """Append one audit event; CONFLICT if the sequence number exists."""
         row = (
-            event.seq, to_text(event.at), event.actor, event.action, event.reason,
-            event.payload_hash, canonical_json(event.subjects),
+            event.seq,
+            to_text(event.at),
+            event.actor,
+            event.action,
+            event.reason,
+            event.payload_hash,
+            canonical_json(event.subjects),
             canonical_json(event.payload) if event.payload is not None else None,
-            event.prev_hash, event.hash,
+            event.prev_hash,
+            event.hash,
         )
         with self._write() as conn:
             try:
                 conn.execute("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             except sqlite3.IntegrityError as exc:
-                raise ConflictError(f"audit sequence {event.seq} already exists",
-                                    field="seq") from exc
+                raise ConflictError(
+                    f"audit sequence {event.seq} already exists", field="seq"
+                ) from exc
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -346,19 +392,23 @@ class SQLiteStore:
         if start_row is None:
             raise NotFoundError(f"node {spec.start!r} does not exist", field="start")
         if spec.as_of is not None and start_row[2] > to_text(spec.as_of):
-            raise NotFoundError(f"node {spec.start!r} did not exist at {spec.as_of.isoformat()}",
-                                field="start")
+            raise NotFoundError(
+                f"node {spec.start!r} did not exist at {spec.as_of.isoformat()}", field="start"
+            )
         depths = self._walk(conn, spec)
         truncated = depths.pop("", None) is not None
         ids = list(depths)
         nodes = self.get_nodes(ids)
         if spec.node_kinds is not None:
-            nodes = {i: n for i, n in nodes.items()
-                     if n.kind in spec.node_kinds or i == spec.start}
+            nodes = {i: n for i, n in nodes.items() if n.kind in spec.node_kinds or i == spec.start}
         ordered = sorted(nodes.values(), key=lambda n: (depths[n.id], n.id))
         edges = self._edges_among(conn, list(nodes), spec)
-        return Subgraph(nodes=ordered, edges=edges, truncated=truncated,
-                        depths={n.id: depths[n.id] for n in ordered})
+        return Subgraph(
+            nodes=ordered,
+            edges=edges,
+            truncated=truncated,
+            depths={n.id: depths[n.id] for n in ordered},
+        )
 
     def _walk(self, conn: sqlite3.Connection, spec: TraversalSpec) -> dict[str, int]:
         """Node -> depth, plus the key '' when a limit cut the walk short."""
@@ -378,16 +428,18 @@ class SQLiteStore:
         if spec.direction in (Direction.OUT, Direction.BOTH):
             sqls.append(("dst", "src"))
         steps = " UNION ".join(
-            "SELECT e.{next}, w.depth + 1 FROM walk w JOIN edges e ON e.{here} = w.id "
-            "{join} WHERE w.depth < ? {filters}".format(
-                next=nxt, here=here, join=node_join.format(next=nxt), filters=filters)
+            f"SELECT e.{nxt}, w.depth + 1 FROM walk w JOIN edges e ON e.{here} = w.id "
+            f"{node_join.format(next=nxt)} WHERE w.depth < ? {filters}"
             for nxt, here in sqls
         )
         # Breadth-first: rows are (node, depth) and UNION drops a node met again at the same
         # depth. SQLite's FIFO queue emits rows in non-decreasing depth, so we stop reading as
         # soon as the budget is spent, and the walk goes one level past max_depth only to learn
         # whether the depth limit cut anything off. Two recursive arms (BOTH) need SQLite 3.34.
-        sql = f"WITH RECURSIVE walk(id, depth) AS (SELECT ?, 0 UNION {steps}) SELECT id, depth FROM walk"
+        sql = (
+            f"WITH RECURSIVE walk(id, depth) AS (SELECT ?, 0 UNION {steps}) "
+            "SELECT id, depth FROM walk"
+        )
         step_args: list[Any] = []
         for _ in sqls:
             if spec.as_of is not None:
@@ -409,7 +461,10 @@ class SQLiteStore:
     ) -> list[Edge]:
         if not ids:
             return []
-        where = ["src IN (SELECT value FROM json_each(?1))", "dst IN (SELECT value FROM json_each(?1))"]
+        where = [
+            "src IN (SELECT value FROM json_each(?1))",
+            "dst IN (SELECT value FROM json_each(?1))",
+        ]
         args: list[Any] = [json.dumps(ids)]
         if spec.edge_kinds is not None:
             where.append("kind IN (SELECT value FROM json_each(?2))")
@@ -420,7 +475,8 @@ class SQLiteStore:
             args.append(to_text(spec.as_of))
         rows = conn.execute(
             f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(where)} "
-            "ORDER BY src, kind, dst, valid_from", args,
+            "ORDER BY src, kind, dst, valid_from",
+            args,
         )
         return [_edge(r) for r in rows]
 

@@ -1,0 +1,1 @@
+"""Domain operations written against the GraphStore protocol only."""

@@ -1,0 +1,88 @@
+"""The content-addressed record store: where individual decisions live.
+
+An InferenceBatch node carries only the SHA-256 of its records file; the file (JSON Lines, one
+decision per line) sits at ``<root>/<hash[:2]>/<hash>``. Writes are atomic (temp file + rename)
+and reads re-hash, so a file altered on disk is reported, never served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from lineage.errors import ConflictError, InvalidError, NotFoundError
+from lineage.model.graph import canonical_json
+
+DEFAULT_RECORDS_DIR = "./lineage-records"
+
+
+def encode_records(records: Sequence[dict[str, Any]]) -> bytes:
+    """Canonical JSON Lines: the same records always give the same bytes, hence the same hash."""
+    return "".join(canonical_json(r) + "\n" for r in records).encode("utf-8")
+
+
+class RecordStore:
+    """Content-addressed files under a root directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def _path(self, digest: str) -> Path:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise InvalidError(
+                "must be a SHA-256 digest: 64 hexadecimal characters", field="records_hash"
+            )
+        return self.root / digest[:2] / digest
+
+    def put(self, data: bytes) -> str:
+        """Store bytes; returns their SHA-256. Storing the same bytes twice is a no-op."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def put_records(self, records: Sequence[dict[str, Any]]) -> str:
+        """Store decisions as canonical JSON Lines; returns the file's hash."""
+        return self.put(encode_records(records))
+
+    def exists(self, digest: str) -> bool:
+        """Whether a file with this hash is stored."""
+        return self._path(digest).is_file()
+
+    def read(self, digest: str) -> bytes:
+        """The bytes stored under ``digest``; CONFLICT if the file no longer matches it."""
+        path = self._path(digest)
+        if not path.is_file():
+            raise NotFoundError(f"no records file {digest} in {self.root}", field="records_hash")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ConflictError(f"records file {digest} was altered on disk", field="records_hash")
+        return data
+
+    def iter_records(self, digest: str) -> Iterator[dict[str, Any]]:
+        """The decisions of a records file, in order."""
+        for line in self.read(digest).decode("utf-8").splitlines():
+            if line:
+                value = json.loads(line)
+                if not isinstance(value, dict):
+                    raise InvalidError(
+                        "each line of a records file must be a JSON object", field="records"
+                    )
+                yield value

@@ -1,0 +1,496 @@
+"""Registration: how pipelines put provenance into the graph.
+
+Each operation validates its record, builds nodes and edges, and writes them with an audit event
+in one transaction. Registered provenance is immutable: the same ID with the same content is a
+no-op that returns the existing node; with different content it is a CONFLICT naming both hashes;
+a reference to a node that does not exist is NOT_FOUND. Nothing is written in either case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lineage.errors import ConflictError, InvalidError, NotFoundError
+from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
+from lineage.model.ids import kind_of, parse_id
+from lineage.model.records import (
+    DatasetVersionRecord,
+    DeploymentRecord,
+    EvaluationRecord,
+    FeatureSnapshotRecord,
+    IncidentRecord,
+    InferenceBatchRecord,
+    ModelRecord,
+    PersonRecord,
+    PipelineRecord,
+    Record,
+    TrainingRunRecord,
+    parse_record,
+)
+from lineage.model.times import to_text, utcnow
+from lineage.services.audit import append_event
+from lineage.services.record_store import RecordStore
+from lineage.store.base import EdgeQuery, GraphStore
+
+Input = Mapping[str, Any]
+ROLES = ("owner", "technical_steward", "risk_approver")
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a registration did: ``created`` is False when it was an idempotent no-op."""
+
+    node: Node
+    created: bool
+    audit_seq: int | None = None
+    related: list[Node] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Nodes that must be new-or-identical, nodes created only if missing, and edges."""
+
+    primary: Node
+    immutable: list[Node] = field(default_factory=list)
+    if_missing: list[Node] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    references: dict[str, str] = field(default_factory=dict)  # node id -> input field
+
+
+class Registry:
+    """Registration operations on behalf of one actor (the token's principal in the API)."""
+
+    def __init__(self, store: GraphStore, records: RecordStore, actor: str) -> None:
+        parse_id(actor, "actor")
+        self.store = store
+        self.records = records
+        self.actor = actor
+
+    # -- agents ------------------------------------------------------------------------------
+
+    def register_person(
+        self, data: PersonRecord | Input, reason: str = "register person"
+    ) -> Registration:
+        """Register a person (owner, approver, engineer); ``manager`` links actedOnBehalfOf."""
+        rec = parse_record(PersonRecord, data)
+        node = self._node(rec.id, NodeKind.PERSON, rec.since, rec, exclude={"id", "since"})
+        plan = _Plan(primary=node, immutable=[node])
+        if rec.manager:
+            plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, rec.manager))
+            plan.references[rec.manager] = "manager"
+        return self._apply("register_person", reason, plan, rec, time_defaulted=rec.since is None)
+
+    def register_pipeline(
+        self, data: PipelineRecord | Input, reason: str = "register pipeline"
+    ) -> Registration:
+        """Register an automated agent; ``owner`` links actedOnBehalfOf."""
+        rec = parse_record(PipelineRecord, data)
+        node = self._node(rec.id, NodeKind.PIPELINE, rec.since, rec, exclude={"id", "since"})
+        plan = _Plan(primary=node, immutable=[node])
+        if rec.owner:
+            plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, rec.owner))
+            plan.references[rec.owner] = "owner"
+        return self._apply("register_pipeline", reason, plan, rec, time_defaulted=rec.since is None)
+
+    # -- data --------------------------------------------------------------------------------
+
+    def register_dataset_version(
+        self, data: DatasetVersionRecord | Input, reason: str = "register dataset version"
+    ) -> Registration:
+        """Register an immutable dataset version (and its Dataset, on first sight)."""
+        rec = parse_record(DatasetVersionRecord, data)
+        parsed = parse_id(rec.id)
+        node = self._node(
+            rec.id,
+            NodeKind.DATASET_VERSION,
+            rec.created_at,
+            rec,
+            exclude={"id", "created_at"},
+            extra={"version": parsed.version},
+        )
+        dataset = Node(parsed.unversioned, NodeKind.DATASET, rec.created_at, {"name": parsed.name})
+        plan = _Plan(primary=node, immutable=[node], if_missing=[dataset])
+        plan.edges.append(Edge(rec.id, EdgeKind.SPECIALIZATION_OF, dataset.id))
+        return self._apply("register_dataset_version", reason, plan, rec)
+
+    def register_feature_snapshot(
+        self, data: FeatureSnapshotRecord | Input, reason: str = "register feature snapshot"
+    ) -> Registration:
+        """Register a feature snapshot over existing dataset versions (features on first sight)."""
+        rec = parse_record(FeatureSnapshotRecord, data)
+        features = rec.feature_ids()
+        for i, feature_id in enumerate(features):
+            if kind_of(feature_id, f"features.{i}") is not NodeKind.FEATURE:
+                raise InvalidError(f"{feature_id!r} is not a feature", field=f"features.{i}")
+        node = self._node(
+            rec.id,
+            NodeKind.FEATURE_SNAPSHOT,
+            rec.created_at,
+            rec,
+            exclude={"id", "created_at", "features"},
+            extra={"features": features},
+        )
+        plan = _Plan(primary=node, immutable=[node])
+        for feature_id in features:
+            name = parse_id(feature_id).name
+            plan.if_missing.append(
+                Node(feature_id, NodeKind.FEATURE, rec.created_at, {"name": name})
+            )
+            plan.edges.append(Edge(rec.id, EdgeKind.HAD_MEMBER, feature_id))
+        for i, source in enumerate(rec.sources):
+            plan.edges.append(Edge(rec.id, EdgeKind.WAS_DERIVED_FROM, source))
+            plan.references[source] = f"sources.{i}"
+        return self._apply("register_feature_snapshot", reason, plan, rec)
+
+    # -- models ------------------------------------------------------------------------------
+
+    def register_model(
+        self, data: ModelRecord | Input, reason: str = "register model"
+    ) -> Registration:
+        """Register a model with its owner, technical steward and risk approver.
+
+        The three roles are temporal attributions starting at ``since``; changing one later is
+        :meth:`assign_role`, not a re-registration.
+        """
+        rec = parse_record(ModelRecord, data)
+        since = rec.since or utcnow()
+        node = self._node(rec.id, NodeKind.MODEL, since, rec, exclude={"id", "since"})
+        plan = _Plan(primary=node, immutable=[node])
+        for role in ROLES:
+            person = getattr(rec, role)
+            plan.edges.append(
+                Edge(rec.id, EdgeKind.WAS_ATTRIBUTED_TO, person, {"role": role}, valid_from=since)
+            )
+            plan.references[person] = role
+        return self._apply("register_model", reason, plan, rec, time_defaulted=rec.since is None)
+
+    def assign_role(
+        self, model: str, role: str, person: str, at: datetime, reason: str
+    ) -> Registration:
+        """Hand a model role to another person from ``at``, closing the current holder's term."""
+        if role not in ROLES:
+            raise InvalidError(f"unknown role {role!r}; roles: {', '.join(ROLES)}", field="role")
+        current = [e for e in self._attributions(model, at) if e.props.get("role") == role]
+        node = self._require(model, "model", NodeKind.MODEL)
+        if any(e.dst == person for e in current):
+            return Registration(node=node, created=False)
+        if role == "risk_approver":
+            owners = [
+                e.dst for e in self._attributions(model, at) if e.props.get("role") == "owner"
+            ]
+            if person in owners:
+                raise InvalidError("the risk approver cannot be the model owner", field="person")
+        edges = [Edge(e.src, e.kind, e.dst, e.props, e.valid_from, at) for e in current]
+        edges.append(Edge(model, EdgeKind.WAS_ATTRIBUTED_TO, person, {"role": role}, valid_from=at))
+        plan = _Plan(primary=node, edges=edges, references={person: "person"})
+        payload = {"model": model, "role": role, "person": person, "at": to_text(at)}
+        return self._apply("assign_role", reason, plan, payload=payload, force=True)
+
+    def register_training_run(
+        self, data: TrainingRunRecord | Input, reason: str | None = None
+    ) -> Registration:
+        """Register a training run and the model version it produced.
+
+        Inputs are bound by exact hash: each dataset binding must match the hash the dataset
+        version was registered with, or the run is a CONFLICT.
+        """
+        rec = parse_record(TrainingRunRecord, data)
+        version = parse_id(rec.model_version)
+        self._require(version.unversioned, "model_version", NodeKind.MODEL)
+        snapshot = self._require(rec.snapshot, "snapshot", NodeKind.FEATURE_SNAPSHOT)
+        for i, binding in enumerate(rec.datasets):
+            registered = self._require(binding.id, f"datasets.{i}.id", NodeKind.DATASET_VERSION)
+            if registered.props.get("content_hash") != binding.content_hash:
+                raise ConflictError(
+                    f"the run binds {binding.id} at hash {binding.content_hash} but it is "
+                    f"registered with hash {registered.props.get('content_hash')}",
+                    field=f"datasets.{i}.content_hash",
+                    details={
+                        "registered": registered.props.get("content_hash"),
+                        "given": binding.content_hash,
+                    },
+                )
+        run = self._node(
+            rec.id,
+            NodeKind.TRAINING_RUN,
+            rec.started_at,
+            rec,
+            exclude={"id", "started_at", "datasets"},
+            extra={
+                "datasets": {d.id: d.content_hash for d in rec.datasets},
+                "snapshot_hash": snapshot.props.get("content_hash"),
+            },
+        )
+        mv = Node(
+            rec.model_version,
+            NodeKind.MODEL_VERSION,
+            rec.ended_at,
+            {
+                "model": version.unversioned,
+                "version": version.version,
+                "training_run": rec.id,
+                "snapshot": rec.snapshot,
+                "code_commit": rec.code_commit,
+            },
+        )
+        plan = _Plan(primary=mv, immutable=[run, mv])
+        plan.edges += [
+            Edge(
+                rec.id,
+                EdgeKind.USED,
+                rec.snapshot,
+                {"content_hash": snapshot.props.get("content_hash")},
+            ),
+            *(
+                Edge(rec.id, EdgeKind.USED, d.id, {"content_hash": d.content_hash})
+                for d in rec.datasets
+            ),
+            Edge(rec.id, EdgeKind.WAS_ASSOCIATED_WITH, rec.triggered_by, {"role": "triggered_by"}),
+            Edge(rec.model_version, EdgeKind.WAS_GENERATED_BY, rec.id),
+            Edge(rec.model_version, EdgeKind.SPECIALIZATION_OF, version.unversioned),
+        ]
+        plan.references[rec.triggered_by] = "triggered_by"
+        return self._apply("register_training_run", reason or rec.reason, plan, rec)
+
+    def register_evaluation(
+        self, data: EvaluationRecord | Input, reason: str = "register evaluation"
+    ) -> Registration:
+        """Register the metrics of a model version (and on which data, by whom)."""
+        rec = parse_record(EvaluationRecord, data)
+        node = self._node(
+            rec.id, NodeKind.EVALUATION, rec.evaluated_at, rec, exclude={"id", "evaluated_at"}
+        )
+        plan = _Plan(primary=node, immutable=[node])
+        plan.edges.append(Edge(rec.id, EdgeKind.USED, rec.model_version, {"role": "evaluated"}))
+        plan.references[rec.model_version] = "model_version"
+        if rec.dataset:
+            plan.edges.append(Edge(rec.id, EdgeKind.USED, rec.dataset, {"role": "evaluation_data"}))
+            plan.references[rec.dataset] = "dataset"
+        if rec.evaluator:
+            plan.edges.append(
+                Edge(rec.id, EdgeKind.WAS_ASSOCIATED_WITH, rec.evaluator, {"role": "evaluator"})
+            )
+            plan.references[rec.evaluator] = "evaluator"
+        return self._apply("register_evaluation", reason, plan, rec)
+
+    # -- production --------------------------------------------------------------------------
+
+    def register_inference_batch(
+        self, data: InferenceBatchRecord | Input, reason: str = "register inference batch"
+    ) -> Registration:
+        """Register a window of decisions; the decisions go to the record store by hash."""
+        rec = parse_record(InferenceBatchRecord, data)
+        if rec.records is not None:
+            digest = self.records.put_records(rec.records)
+        else:
+            assert rec.records_hash is not None  # the record's validator guarantees one of them
+            digest = rec.records_hash
+            if not self.records.exists(digest):
+                raise NotFoundError(
+                    f"no records file {digest} in the record store; put it first",
+                    field="records_hash",
+                )
+            stored = sum(1 for _ in self.records.iter_records(digest))
+            if stored != rec.record_count:
+                raise InvalidError(
+                    f"says {rec.record_count} but the records file holds {stored}",
+                    field="record_count",
+                )
+        node = self._node(
+            rec.id,
+            NodeKind.INFERENCE_BATCH,
+            rec.window_start,
+            rec,
+            exclude={"id", "records", "records_hash", "window_start"},
+            extra={"records_hash": digest, "window_end": to_text(rec.window_end)},
+        )
+        plan = _Plan(primary=node, immutable=[node])
+        plan.edges += [
+            Edge(rec.id, EdgeKind.USED, rec.model_version, {"role": "model"}),
+            Edge(rec.id, EdgeKind.USED, rec.snapshot, {"role": "features"}),
+        ]
+        plan.references |= {rec.model_version: "model_version", rec.snapshot: "snapshot"}
+        if rec.deployment:
+            plan.edges.append(Edge(rec.id, EdgeKind.WAS_ASSOCIATED_WITH, rec.deployment))
+            plan.references[rec.deployment] = "deployment"
+        payload = rec.model_dump(mode="json", exclude={"records"}) | {"records_hash": digest}
+        return self._apply("register_inference_batch", reason, plan, payload=payload)
+
+    def deploy(self, data: DeploymentRecord | Input) -> Registration:
+        """Make a model version the one a deployment serves from ``at`` (closing the previous)."""
+        rec = parse_record(DeploymentRecord, data)
+        version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
+        model = str(version.props.get("model"))
+        existing = self.store.get_nodes([rec.deployment]).get(rec.deployment)
+        if existing is not None and existing.props.get("model") != model:
+            raise ConflictError(
+                f"{rec.deployment} serves {existing.props.get('model')}, not {model}",
+                field="deployment",
+            )
+        deployment = existing or Node(
+            rec.deployment,
+            NodeKind.DEPLOYMENT,
+            rec.at,
+            {"model": model, "environment": rec.environment},
+        )
+        serving = self.store.find_edges(
+            EdgeQuery(src=rec.deployment, kinds=frozenset({EdgeKind.SERVED}))
+        ).items
+        if any(e.dst == rec.model_version and e.valid_from == rec.at for e in serving):
+            return Registration(node=deployment, created=False)  # this change is recorded
+        open_edges = [e for e in serving if e.valid_to is None]
+        if any(
+            e.dst == rec.model_version and e.valid_from and e.valid_from <= rec.at
+            for e in open_edges
+        ):
+            return Registration(node=deployment, created=False)
+        for e in serving:
+            if e.valid_from and e.valid_from >= rec.at:
+                raise ConflictError(
+                    f"{rec.deployment} already records a change at {e.valid_from.isoformat()}, "
+                    "not before this one; history is append-only",
+                    field="at",
+                )
+        edges = [Edge(e.src, e.kind, e.dst, e.props, e.valid_from, rec.at) for e in open_edges]
+        edges.append(
+            Edge(
+                rec.deployment,
+                EdgeKind.SERVED,
+                rec.model_version,
+                {"reason": rec.reason},
+                valid_from=rec.at,
+            )
+        )
+        plan = _Plan(primary=deployment, if_missing=[deployment], edges=edges)
+        return self._apply("deploy", rec.reason, plan, rec, force=True)
+
+    def register_incident(
+        self, data: IncidentRecord | Input, reason: str = "open incident"
+    ) -> Registration:
+        """Record an incident and what it affected."""
+        rec = parse_record(IncidentRecord, data)
+        node = self._node(
+            rec.id,
+            NodeKind.INCIDENT,
+            rec.opened_at,
+            rec,
+            exclude={"id", "opened_at"},
+            extra={"status": "open"},
+        )
+        plan = _Plan(primary=node, immutable=[node])
+        for i, target in enumerate(rec.affected):
+            plan.edges.append(Edge(rec.id, EdgeKind.AFFECTED, target))
+            plan.references.setdefault(target, f"affected.{i}")
+        return self._apply("register_incident", reason, plan, rec)
+
+    # -- the write path ----------------------------------------------------------------------
+
+    def _node(
+        self,
+        node_id: str,
+        kind: NodeKind,
+        at: datetime | None,
+        rec: Record,
+        exclude: set[str],
+        extra: Mapping[str, Any] | None = None,
+    ) -> Node:
+        props = rec.model_dump(mode="json", exclude=exclude, exclude_none=True)
+        return Node(node_id, kind, at or utcnow(), props | dict(extra or {}))
+
+    def _require(self, node_id: str, field_name: str, kind: NodeKind) -> Node:
+        node = self.store.get_nodes([node_id]).get(node_id)
+        if node is None:
+            raise NotFoundError(f"{node_id} is not registered", field=field_name)
+        if node.kind is not kind:
+            raise InvalidError(
+                f"{node_id} is a {node.kind.value}, expected {kind.value}", field=field_name
+            )
+        return node
+
+    def _attributions(self, model: str, at: datetime) -> list[Edge]:
+        query = EdgeQuery(src=model, kinds=frozenset({EdgeKind.WAS_ATTRIBUTED_TO}), as_of=at)
+        return self.store.find_edges(query).items
+
+    def _apply(
+        self,
+        action: str,
+        reason: str,
+        plan: _Plan,
+        rec: Record | None = None,
+        *,
+        payload: dict[str, Any] | None = None,
+        time_defaulted: bool = False,
+        force: bool = False,
+    ) -> Registration:
+        """Check, then write the plan and its audit event atomically.
+
+        ``time_defaulted`` means the caller gave no time and the node's was set to now, so an
+        identical registration later must not conflict on it. ``force`` writes the edges even
+        when every node already exists (temporal changes such as a deployment).
+        """
+        body = payload if payload is not None else (rec.model_dump(mode="json") if rec else {})
+        with self.store.transaction():
+            ids = [n.id for n in (*plan.immutable, *plan.if_missing)] + list(plan.references)
+            existing = self.store.get_nodes(sorted(set(ids)))
+            new_immutable: list[Node] = []
+            for node in plan.immutable:
+                old = existing.get(node.id)
+                if old is None:
+                    new_immutable.append(node)
+                else:
+                    _check_same(old, node, compare_time=not time_defaulted)
+            if plan.immutable and not new_immutable and not force:
+                return Registration(node=existing[plan.primary.id], created=False)
+            batch_ids = {n.id for n in (*plan.immutable, *plan.if_missing)}
+            for ref, field_name in plan.references.items():
+                if ref not in existing and ref not in batch_ids:
+                    raise NotFoundError(f"{ref} is not registered", field=field_name)
+            new_nodes = new_immutable + [n for n in plan.if_missing if n.id not in existing]
+            self.store.upsert_nodes(new_nodes)
+            self.store.upsert_edges(plan.edges)
+            event = append_event(
+                self.store,
+                actor=self.actor,
+                action=action,
+                reason=reason,
+                nodes=new_nodes,
+                edges=plan.edges,
+                payload=body,
+            )
+        stored = self.store.get_nodes([plan.primary.id])[plan.primary.id]
+        return Registration(node=stored, created=True, audit_seq=event.seq, related=new_nodes)
+
+
+def _check_same(old: Node, new: Node, compare_time: bool) -> None:
+    """CONFLICT unless ``new`` is the node already registered."""
+    fields = sorted(
+        k for k in old.props.keys() | new.props.keys() if old.props.get(k) != new.props.get(k)
+    )
+    if compare_time and old.valid_from != new.valid_from:
+        fields.append("time")
+    if not fields:
+        return
+    old_hash = old.props.get("content_hash") or old.content_hash()
+    new_hash = new.props.get("content_hash") or _comparable(new, old, compare_time).content_hash()
+    label = "content hash" if "content_hash" in old.props else "record hash"
+    raise ConflictError(
+        f"{old.id} is already registered with {label} {old_hash}; this registration has "
+        f"{new_hash} (differs in: {', '.join(fields)}). Registered provenance is immutable: "
+        "register a new version instead",
+        field=fields[0],
+        details={
+            "id": old.id,
+            "registered_hash": old_hash,
+            "given_hash": new_hash,
+            "fields": fields,
+        },
+    )
+
+
+def _comparable(new: Node, old: Node, compare_time: bool) -> Node:
+    if compare_time:
+        return new
+    return Node(new.id, new.kind, old.valid_from, new.props, new.valid_to)
