@@ -42,6 +42,7 @@ class NodeKind(StrEnum):
     MONITOR = "Monitor"
     DRILL = "Drill"
     PLAYBOOK = "Playbook"
+    CREDENTIAL = "Credential"
 
     @property
     def prov(self) -> ProvClass:
@@ -66,6 +67,7 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.MODEL: ProvClass.ENTITY,
     NodeKind.MODEL_VERSION: ProvClass.ENTITY,
     NodeKind.PLAYBOOK: ProvClass.ENTITY,
+    NodeKind.CREDENTIAL: ProvClass.ENTITY,
     NodeKind.INCIDENT: ProvClass.ENTITY,
     NodeKind.RISK_ASSESSMENT: ProvClass.ENTITY,
     NodeKind.APPROVAL: ProvClass.ACTIVITY,

@@ -34,6 +34,7 @@ PREFIXES: dict[str, tuple[NodeKind | None, NodeKind | None]] = {
     "monitor": (NodeKind.MONITOR, None),
     "drill": (NodeKind.DRILL, None),
     "playbook": (NodeKind.PLAYBOOK, None),
+    "credential": (NodeKind.CREDENTIAL, None),
 }
 PREFIX_OF: dict[NodeKind, str] = {
     kind: prefix for prefix, kinds in PREFIXES.items() for kind in kinds if kind is not None

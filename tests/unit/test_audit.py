@@ -1,0 +1,127 @@
+"""The audit chain: every write is certified, and tampering behind the service's back is caught."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
+from lineage.services.audit import GENESIS, append_event, verify
+from lineage.services.registry import Registry
+from lineage.store import GraphStore
+
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def populated(registry: Registry) -> Registry:
+    for i in range(3):
+        registry.register_person({"id": f"person:p{i}", "name": f"P{i}", "since": T0})
+    registry.register_dataset_version({"id": "dataset:d@v1", "content_hash": "a" * 64,
+                                       "record_count": 10, "created_at": T0})
+    return registry
+
+
+def db_path(store: GraphStore) -> str:
+    return store.uri.removeprefix("sqlite:///")
+
+
+def tamper(store: GraphStore, sql: str) -> None:
+    with sqlite3.connect(db_path(store)) as conn:
+        conn.execute(sql)
+
+
+def test_every_registration_appends_a_linked_event(populated: Registry, store: GraphStore) -> None:
+    events = store.audit_events()
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert events[0].prev_hash == GENESIS
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert {e.actor for e in events} == {"pipeline:unit_tests"}
+    assert "node:dataset:d@v1" in events[3].subjects
+
+
+def test_intact_chain_verifies_with_its_head(populated: Registry, store: GraphStore) -> None:
+    report = verify(store)
+    assert report.ok and report.events == 4 and report.nodes == 5
+    head = store.audit_head()
+    assert head is not None and report.head_hash == head.hash
+
+
+def test_editing_a_node_row_directly_is_caught_and_named(
+    populated: Registry, store: GraphStore
+) -> None:
+    tamper(store, "UPDATE nodes SET props = json_set(props, '$.record_count', 11) "
+                  "WHERE id = 'dataset:d@v1'")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 4
+    assert report.problem is not None and "dataset:d@v1" in report.problem
+
+
+def test_editing_an_event_breaks_the_chain_at_that_event(
+    populated: Registry, store: GraphStore
+) -> None:
+    tamper(store, "UPDATE audit SET actor = 'person:mallory' WHERE seq = 2")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 2
+
+
+def test_rewriting_an_event_and_its_hash_breaks_the_next_link(
+    populated: Registry, store: GraphStore
+) -> None:
+    tamper(store, "UPDATE audit SET hash = '" + "f" * 64 + "' WHERE seq = 2")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 2
+
+
+def test_deleting_an_event_is_caught(populated: Registry, store: GraphStore) -> None:
+    tamper(store, "DELETE FROM audit WHERE seq = 3")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 3
+
+
+def test_a_row_inserted_behind_the_service_is_caught(
+    populated: Registry, store: GraphStore
+) -> None:
+    store.upsert_nodes([Node("person:ghost", NodeKind.PERSON, T0, {"name": "Ghost"})])
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 5
+    assert report.problem is not None and "person:ghost" in report.problem
+
+
+def test_a_deleted_edge_is_caught(populated: Registry, store: GraphStore) -> None:
+    tamper(store, "DELETE FROM edges WHERE src = 'dataset:d@v1'")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 4
+
+
+def test_audited_delete_keeps_the_chain_valid(populated: Registry, store: GraphStore) -> None:
+    with store.transaction():
+        store.delete_nodes(["person:p0"])
+        append_event(store, actor="pipeline:retention", action="delete", reason="retention",
+                     deleted=["node:person:p0"])
+    assert verify(store).ok
+
+
+def test_event_is_rolled_back_with_its_write(store: GraphStore) -> None:
+    node = Node("person:p", NodeKind.PERSON, T0)
+    with pytest.raises(RuntimeError), store.transaction():
+        store.upsert_nodes([node])
+        append_event(store, actor="person:p", action="x", reason="y", nodes=[node])
+        raise RuntimeError("boom")
+    assert store.audit_head() is None
+    assert verify(store).ok
+
+
+def test_edges_are_certified_too(store: GraphStore, tmp_path: Path) -> None:
+    a, b = Node("person:a", NodeKind.PERSON, T0), Node("person:b", NodeKind.PERSON, T0)
+    edge = Edge("person:a", EdgeKind.ACTED_ON_BEHALF_OF, "person:b")
+    with store.transaction():
+        store.upsert_nodes([a, b])
+        store.upsert_edges([edge])
+        append_event(store, actor="person:a", action="x", reason="y", nodes=[a, b], edges=[edge])
+    tamper(store, "UPDATE edges SET props = '{\"role\":\"boss\"}'")
+    report = verify(store)
+    assert not report.ok and report.broken_seq == 1
