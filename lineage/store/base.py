@@ -44,7 +44,7 @@ class NodeQuery:
     after: str | None = None  # cursor from a previous Page
 
     def __post_init__(self) -> None:
-        clamp(self.limit, 1, MAX_PAGE, "limit")
+        object.__setattr__(self, "limit", clamp(self.limit, 1, MAX_PAGE, "limit"))
         for key, value in self.props.items():
             if not key.isidentifier():
                 raise InvalidError(f"property name {key!r} is not an identifier", field="props")
@@ -65,6 +65,11 @@ class EdgeQuery:
     as_of: datetime | None = None
     limit: int = MAX_PAGE
     after: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limit", clamp(self.limit, 1, MAX_PAGE, "limit"))
+        if self.kinds is not None and not all(isinstance(k, EdgeKind) for k in self.kinds):
+            raise InvalidError("edge kinds must be EdgeKind values", field="kinds")
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from lineage.model.graph import (
     canonical_json,
 )
 from lineage.model.times import from_text, to_text, utcnow
-from lineage.store.base import AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
+from lineage.store.base import MAX_PAGE, AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
 
 _SCHEMA = """
@@ -325,14 +325,24 @@ class SQLiteStore:
             where.append("kind = ?")
             args.append(query.kind.value)
         for key, value in sorted(query.props.items()):
-            where.append(f"json_extract(props, '$.{key}') = ?")
-            args.append(value)
+            # Compare JSON types too: SQLite reads JSON true as 1, so a bare json_extract
+            # equality would match {"flag": 1} for flag=True (and 1 for true).
+            path = f"'$.{key}'"
+            if isinstance(value, bool):
+                where.append(f"json_type(props, {path}) = ?")
+                args.append("true" if value else "false")
+            else:
+                types = "'text'" if isinstance(value, str) else "'integer', 'real'"
+                where.append(f"json_type(props, {path}) IN ({types}) "
+                             f"AND json_extract(props, {path}) = ?")
+                args.append(value)
         if query.since is not None:
             where.append("valid_from >= ?")
             args.append(to_text(query.since))
         if query.until is not None:
             where.append("valid_from < ?")
             args.append(to_text(query.until))
+        limit = query.limit
         op, order = ("<", "DESC") if query.newest_first else (">", "ASC")
         if query.after is not None:
             after_time, after_id = decode_cursor(query.after, 2)
@@ -342,18 +352,18 @@ class SQLiteStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY valid_from {order}, id {order} LIMIT ?"
-        args.append(query.limit + 1)
+        args.append(limit + 1)
         rows = self._conn().execute(sql, args).fetchall()
-        items = [_node(r) for r in rows[: query.limit]]
+        items = [_node(r) for r in rows[:limit]]
         cursor = None
-        if len(rows) > query.limit:
-            last = rows[query.limit - 1]
+        if len(rows) > limit:
+            last = rows[limit - 1]
             cursor = encode_cursor([last[2], last[0]])
         return Page(items=items, next_cursor=cursor)
 
     def find_edges(self, query: EdgeQuery) -> Page[Edge]:
         """Edges from / to a node (or all), ordered by their identity."""
-        limit = clamp(query.limit, 1, 10_000, "limit")
+        limit = query.limit
         where: list[str] = []
         args: list[Any] = []
         if query.src is not None:
@@ -489,7 +499,7 @@ class SQLiteStore:
         """Events after ``after_seq`` in sequence order."""
         rows = self._conn().execute(
             "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, clamp(limit, 1, 10_000, "limit")),
+            (after_seq, clamp(limit, 1, MAX_PAGE, "limit")),
         )
         return [_audit(r) for r in rows]
 

@@ -44,9 +44,12 @@ def test_verify_passes_then_names_the_sequence_after_a_row_is_edited(workdir: Pa
     with sqlite3.connect(workdir / "x.db") as conn:
         (seq,) = conn.execute(
             "SELECT max(seq) FROM audit, json_each(audit.subjects) "
-            "WHERE json_each.key = 'node:model:lending_approval@v12'").fetchone()
-        conn.execute("UPDATE nodes SET props = json_set(props, '$.code_commit', 'deadbeef0000') "
-                     "WHERE id = 'model:lending_approval@v12'")
+            "WHERE json_each.key = 'node:model:lending_approval@v12'"
+        ).fetchone()
+        conn.execute(
+            "UPDATE nodes SET props = json_set(props, '$.code_commit', 'deadbeef0000') "
+            "WHERE id = 'model:lending_approval@v12'"
+        )
     broken = runner.invoke(app, ["verify", "--store", store])
     assert broken.exit_code == 1
     assert f"broken at sequence {seq}" in broken.output
@@ -58,19 +61,32 @@ def test_demo_holds_the_reference_facts(workdir: Path) -> None:
     assert runner.invoke(app, ["demo"]).exit_code == 0
     store = open_store("sqlite:///lineage.db")
     try:
-        nodes = store.get_nodes(["model:lending_approval@v12", "dataset:applications@v2",
-                                 "dataset:credit_bureau@v1",
-                                 "snapshot:credit_model_training_2024_01_20",
-                                 "run:lending_approval_v12"])
+        nodes = store.get_nodes(
+            [
+                "model:lending_approval@v12",
+                "dataset:applications@v2",
+                "dataset:credit_bureau@v1",
+                "snapshot:credit_model_training_2024_01_20",
+                "run:lending_approval_v12",
+            ]
+        )
         assert nodes["model:lending_approval@v12"].props["code_commit"] == "abc123def456"
         assert nodes["dataset:applications@v2"].props["record_count"] == 510_000
         assert nodes["dataset:credit_bureau@v1"].props["record_count"] == 2_100_000
         snapshot = nodes["snapshot:credit_model_training_2024_01_20"].props
         assert snapshot["computed_by"] == "feast v3.1"
-        assert snapshot["features"] == ["feature:credit_score", "feature:income",
-                                        "feature:debt_ratio", "feature:age"]
+        assert snapshot["features"] == [
+            "feature:credit_score",
+            "feature:income",
+            "feature:debt_ratio",
+            "feature:age",
+        ]
         run = nodes["run:lending_approval_v12"].props
-        assert (run["records_used"], run["records_available"], run["seed"]) == (400_000, 510_000, 42)
+        assert (run["records_used"], run["records_available"], run["seed"]) == (
+            400_000,
+            510_000,
+            42,
+        )
         assert run["split"] == {"train": 0.8, "test": 0.2}
     finally:
         store.close()

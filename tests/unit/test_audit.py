@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,9 @@ T0 = datetime(2024, 1, 10, tzinfo=UTC)
 def populated(registry: Registry) -> Registry:
     for i in range(3):
         registry.register_person({"id": f"person:p{i}", "name": f"P{i}", "since": T0})
-    registry.register_dataset_version({"id": "dataset:d@v1", "content_hash": "a" * 64,
-                                       "record_count": 10, "created_at": T0})
+    registry.register_dataset_version(
+        {"id": "dataset:d@v1", "content_hash": "a" * 64, "record_count": 10, "created_at": T0}
+    )
     return registry
 
 
@@ -38,7 +40,7 @@ def test_every_registration_appends_a_linked_event(populated: Registry, store: G
     events = store.audit_events()
     assert [e.seq for e in events] == [1, 2, 3, 4]
     assert events[0].prev_hash == GENESIS
-    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert {e.actor for e in events} == {"pipeline:unit_tests"}
     assert "node:dataset:d@v1" in events[3].subjects
 
@@ -53,8 +55,10 @@ def test_intact_chain_verifies_with_its_head(populated: Registry, store: GraphSt
 def test_editing_a_node_row_directly_is_caught_and_named(
     populated: Registry, store: GraphStore
 ) -> None:
-    tamper(store, "UPDATE nodes SET props = json_set(props, '$.record_count', 11) "
-                  "WHERE id = 'dataset:d@v1'")
+    tamper(
+        store,
+        "UPDATE nodes SET props = json_set(props, '$.record_count', 11) WHERE id = 'dataset:d@v1'",
+    )
     report = verify(store)
     assert not report.ok and report.broken_seq == 4
     assert report.problem is not None and "dataset:d@v1" in report.problem
@@ -100,8 +104,13 @@ def test_a_deleted_edge_is_caught(populated: Registry, store: GraphStore) -> Non
 def test_audited_delete_keeps_the_chain_valid(populated: Registry, store: GraphStore) -> None:
     with store.transaction():
         store.delete_nodes(["person:p0"])
-        append_event(store, actor="pipeline:retention", action="delete", reason="retention",
-                     deleted=["node:person:p0"])
+        append_event(
+            store,
+            actor="pipeline:retention",
+            action="delete",
+            reason="retention",
+            deleted=["node:person:p0"],
+        )
     assert verify(store).ok
 
 
@@ -122,6 +131,6 @@ def test_edges_are_certified_too(store: GraphStore, tmp_path: Path) -> None:
         store.upsert_nodes([a, b])
         store.upsert_edges([edge])
         append_event(store, actor="person:a", action="x", reason="y", nodes=[a, b], edges=[edge])
-    tamper(store, "UPDATE edges SET props = '{\"role\":\"boss\"}'")
+    tamper(store, 'UPDATE edges SET props = \'{"role":"boss"}\'')
     report = verify(store)
     assert not report.ok and report.broken_seq == 1

@@ -21,10 +21,17 @@ def people(n: int, name: str = "P") -> list[Node | Edge]:
 
 def test_load_writes_in_audited_batches(store: GraphStore) -> None:
     items = people(25) + [
-        Edge(f"person:p{i}", EdgeKind.ACTED_ON_BEHALF_OF, "person:p0") for i in range(1, 25)]
+        Edge(f"person:p{i}", EdgeKind.ACTED_ON_BEHALF_OF, "person:p0") for i in range(1, 25)
+    ]
     ticks: list[int] = []
-    report = load(store, items, actor="pipeline:import", reason="backfill", batch_size=10,
-                  progress=ticks.append)
+    report = load(
+        store,
+        items,
+        actor="pipeline:import",
+        reason="backfill",
+        batch_size=10,
+        progress=ticks.append,
+    )
     assert (report.nodes_written, report.edges_written, report.events) == (25, 24, 5)
     assert sum(ticks) == 49
     assert verify(store).ok

@@ -19,8 +19,13 @@ T0 = datetime(2024, 1, 10, tzinfo=UTC)
 
 
 def dataset(version: str = "v1", digest: str = H1, **extra: Any) -> dict[str, Any]:
-    return {"id": f"dataset:applications@{version}", "content_hash": digest,
-            "record_count": 500_000, "created_at": T0, **extra}
+    return {
+        "id": f"dataset:applications@{version}",
+        "content_hash": digest,
+        "record_count": 500_000,
+        "created_at": T0,
+        **extra,
+    }
 
 
 def head_seq(store: GraphStore) -> int:
@@ -34,23 +39,46 @@ def trained(registry: Registry) -> Registry:
     for name in ("owner", "steward", "risk"):
         registry.register_person({"id": f"person:{name}", "name": name.title()})
     registry.register_pipeline({"id": "pipeline:train", "name": "Training"})
-    registry.register_model({"id": "model:m", "owner": "person:owner",
-                             "technical_steward": "person:steward",
-                             "risk_approver": "person:risk", "since": T0})
+    registry.register_model(
+        {
+            "id": "model:m",
+            "owner": "person:owner",
+            "technical_steward": "person:steward",
+            "risk_approver": "person:risk",
+            "since": T0,
+        }
+    )
     registry.register_dataset_version(dataset())
-    registry.register_feature_snapshot({
-        "id": "snapshot:s1", "features": ["age", "income"], "sources": ["dataset:applications@v1"],
-        "content_hash": H2, "computed_by": "feast v3.1", "created_at": T0})
+    registry.register_feature_snapshot(
+        {
+            "id": "snapshot:s1",
+            "features": ["age", "income"],
+            "sources": ["dataset:applications@v1"],
+            "content_hash": H2,
+            "computed_by": "feast v3.1",
+            "created_at": T0,
+        }
+    )
     return registry
 
 
 def run(**extra: Any) -> dict[str, Any]:
-    return {"id": "run:r1", "model_version": "model:m@v1", "snapshot": "snapshot:s1",
-            "datasets": [{"id": "dataset:applications@v1", "content_hash": H1}],
-            "code_commit": "abc123def456", "split": {"train": 0.8, "test": 0.2}, "seed": 42,
-            "records_available": 500_000, "records_used": 400_000,
-            "triggered_by": "pipeline:train", "reason": "weekly retrain",
-            "started_at": T0, "ended_at": T0, **extra}
+    return {
+        "id": "run:r1",
+        "model_version": "model:m@v1",
+        "snapshot": "snapshot:s1",
+        "datasets": [{"id": "dataset:applications@v1", "content_hash": H1}],
+        "code_commit": "abc123def456",
+        "split": {"train": 0.8, "test": 0.2},
+        "seed": 42,
+        "records_available": 500_000,
+        "records_used": 400_000,
+        "triggered_by": "pipeline:train",
+        "reason": "weekly retrain",
+        "started_at": T0,
+        "ended_at": T0,
+        **extra,
+    }
 
 
 def test_reregistering_same_hash_is_a_noop(registry: Registry, store: GraphStore) -> None:
@@ -71,8 +99,12 @@ def test_registering_a_different_hash_is_a_conflict_naming_both(
         registry.register_dataset_version(dataset(digest=H2))
     assert H1 in info.value.message and H2 in info.value.message
     assert info.value.field == "content_hash"
-    assert store.get_nodes(["dataset:applications@v1"])["dataset:applications@v1"].props[
-        "content_hash"] == H1
+    assert (
+        store.get_nodes(["dataset:applications@v1"])["dataset:applications@v1"].props[
+            "content_hash"
+        ]
+        == H1
+    )
     assert head_seq(store) == seq
 
 
@@ -95,9 +127,16 @@ def test_snapshot_over_a_missing_dataset_version_is_not_found_and_writes_nothing
     registry: Registry, store: GraphStore
 ) -> None:
     with pytest.raises(NotFoundError) as info:
-        registry.register_feature_snapshot({
-            "id": "snapshot:s", "features": ["age"], "sources": ["dataset:nowhere@v1"],
-            "content_hash": H1, "computed_by": "feast", "created_at": T0})
+        registry.register_feature_snapshot(
+            {
+                "id": "snapshot:s",
+                "features": ["age"],
+                "sources": ["dataset:nowhere@v1"],
+                "content_hash": H1,
+                "computed_by": "feast",
+                "created_at": T0,
+            }
+        )
     assert info.value.field == "sources.0"
     assert store.get_nodes(["snapshot:s", "feature:age"]) == {}
     assert store.audit_head() is None
@@ -111,7 +150,9 @@ def test_training_run_produces_the_model_version_with_exact_bindings(
     assert result.node.props["code_commit"] == "abc123def456"
     used = store.find_edges(EdgeQuery(src="run:r1", kinds=frozenset({EdgeKind.USED}))).items
     assert {e.dst: e.props["content_hash"] for e in used} == {
-        "dataset:applications@v1": H1, "snapshot:s1": H2}
+        "dataset:applications@v1": H1,
+        "snapshot:s1": H2,
+    }
     assert trained.register_training_run(run()).created is False
 
 
@@ -121,7 +162,8 @@ def test_training_run_binding_a_different_hash_is_a_conflict(
     seq = head_seq(store)
     with pytest.raises(ConflictError) as info:
         trained.register_training_run(
-            run(datasets=[{"id": "dataset:applications@v1", "content_hash": H2}]))
+            run(datasets=[{"id": "dataset:applications@v1", "content_hash": H2}])
+        )
     assert info.value.field == "datasets.0.content_hash"
     assert H1 in info.value.message and H2 in info.value.message
     assert store.get_nodes(["run:r1", "model:m@v1"]) == {}
@@ -150,7 +192,7 @@ def test_training_run_with_a_missing_reference_is_not_found(
     [
         ({"records_used": 600_000}, "records_used"),
         ({"split": {"train": 0.8, "test": 0.3}}, "split"),
-        ({"started_at": datetime(2024, 1, 10)}, "started_at"),  # noqa: DTZ001 - naive on purpose
+        ({"started_at": datetime(2024, 1, 10)}, "started_at"),
         ({"code_commit": "not-a-commit"}, "code_commit"),
         ({"model_version": "dataset:applications@v1"}, "model_version"),
         ({"records_available": -1}, "records_available"),
@@ -170,16 +212,30 @@ def test_inference_batch_keeps_its_records_in_the_record_store(
 ) -> None:
     trained.register_training_run(run())
     rows = [{"applicant_id": "a1", "decision": "APPROVED", "confidence": 0.87}]
-    batch = trained.register_inference_batch({
-        "id": "batch:b1", "model_version": "model:m@v1", "snapshot": "snapshot:s1",
-        "window_start": T0, "window_end": datetime(2024, 1, 11, tzinfo=UTC), "record_count": 1,
-        "records": rows})
+    batch = trained.register_inference_batch(
+        {
+            "id": "batch:b1",
+            "model_version": "model:m@v1",
+            "snapshot": "snapshot:s1",
+            "window_start": T0,
+            "window_end": datetime(2024, 1, 11, tzinfo=UTC),
+            "record_count": 1,
+            "records": rows,
+        }
+    )
     digest = batch.node.props["records_hash"]
     assert list(records.iter_records(digest)) == rows
-    by_reference = trained.register_inference_batch({
-        "id": "batch:b2", "model_version": "model:m@v1", "snapshot": "snapshot:s1",
-        "window_start": T0, "window_end": datetime(2024, 1, 11, tzinfo=UTC), "record_count": 1,
-        "records_hash": digest})
+    by_reference = trained.register_inference_batch(
+        {
+            "id": "batch:b2",
+            "model_version": "model:m@v1",
+            "snapshot": "snapshot:s1",
+            "window_start": T0,
+            "window_end": datetime(2024, 1, 11, tzinfo=UTC),
+            "record_count": 1,
+            "records_hash": digest,
+        }
+    )
     assert by_reference.node.props["records_hash"] == digest
 
 
@@ -187,8 +243,13 @@ def test_inference_batch_by_reference_needs_the_file_and_the_right_count(
     trained: Registry, records: RecordStore
 ) -> None:
     trained.register_training_run(run())
-    base = {"id": "batch:b1", "model_version": "model:m@v1", "snapshot": "snapshot:s1",
-            "window_start": T0, "window_end": datetime(2024, 1, 11, tzinfo=UTC)}
+    base = {
+        "id": "batch:b1",
+        "model_version": "model:m@v1",
+        "snapshot": "snapshot:s1",
+        "window_start": T0,
+        "window_end": datetime(2024, 1, 11, tzinfo=UTC),
+    }
     with pytest.raises(NotFoundError) as missing:
         trained.register_inference_batch({**base, "record_count": 1, "records_hash": H1})
     assert missing.value.field == "records_hash"
@@ -214,8 +275,9 @@ def test_deploying_closes_the_previous_version_and_redeploying_is_a_noop(
     windows = {e.dst: (e.valid_from, e.valid_to) for e in served}
     assert windows == {"model:m@v1": (at1, at2), "model:m@v2": (at2, None)}
     with pytest.raises(ConflictError) as info:
-        trained.deploy({**deploy, "model_version": "model:m@v1",
-                        "at": datetime(2024, 1, 22, tzinfo=UTC)})
+        trained.deploy(
+            {**deploy, "model_version": "model:m@v1", "at": datetime(2024, 1, 22, tzinfo=UTC)}
+        )
     assert info.value.field == "at"
 
 
@@ -234,8 +296,14 @@ def test_assigning_a_role_closes_the_previous_holder(trained: Registry, store: G
 def test_risk_approver_cannot_be_the_owner(registry: Registry) -> None:
     registry.register_person({"id": "person:p", "name": "P"})
     with pytest.raises(InvalidError) as info:
-        registry.register_model({"id": "model:m", "owner": "person:p",
-                                 "technical_steward": "person:p", "risk_approver": "person:p"})
+        registry.register_model(
+            {
+                "id": "model:m",
+                "owner": "person:p",
+                "technical_steward": "person:p",
+                "risk_approver": "person:p",
+            }
+        )
     assert info.value.field == "risk_approver"
 
 

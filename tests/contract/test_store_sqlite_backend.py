@@ -1,0 +1,119 @@
+"""SQLite-specific behaviour, beyond the shared contract: a real file, and WAL concurrency.
+
+These tests open their own SQLite stores instead of using the parametrized ``store`` fixture.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lineage.model.graph import Edge, EdgeKind, Node
+from lineage.model.ids import kind_of
+from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, open_store
+
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
+WAIT_SECONDS = 10.0
+
+
+def _node(node_id: str) -> Node:
+    return Node(id=node_id, kind=kind_of(node_id), valid_from=T0, props={"name": node_id})
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/persist.db"
+
+
+@pytest.fixture
+def sqlite_store(sqlite_uri: str) -> Iterator[GraphStore]:
+    opened = open_store(sqlite_uri)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def test_sqlite_data_persists_across_close_and_reopen(sqlite_uri: str) -> None:
+    event = AuditEvent(seq=1, at=T0, actor="pipeline:feast", action="register", reason="load",
+                       payload_hash="p", subjects={"run:r1": "h"}, prev_hash="", hash="h1")
+    first = open_store(sqlite_uri)
+    try:
+        first.upsert_nodes([_node("run:r1"), _node("snapshot:s1")])
+        first.upsert_edges([Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s1")])
+        first.append_audit(event)
+        written = first.get_nodes(["run:r1", "snapshot:s1"])
+    finally:
+        first.close()
+
+    reopened = open_store(sqlite_uri)
+    try:
+        assert reopened.get_nodes(["run:r1", "snapshot:s1"]) == written
+        edges = reopened.find_edges(EdgeQuery()).items
+        assert [(e.src, e.kind, e.dst) for e in edges] == [("run:r1", EdgeKind.USED, "snapshot:s1")]
+        assert reopened.audit_head() == event
+    finally:
+        reopened.close()
+
+
+def test_sqlite_a_second_thread_reads_while_another_writes(sqlite_store: GraphStore) -> None:
+    sqlite_store.upsert_nodes([_node("dataset:committed@v1")])
+    writing = threading.Event()
+    may_commit = threading.Event()
+    writer_errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with sqlite_store.transaction():
+                sqlite_store.upsert_nodes([_node("dataset:in_flight@v1")])
+                writing.set()
+                if not may_commit.wait(WAIT_SECONDS):
+                    raise TimeoutError("the reader never finished")
+        except BaseException as exc:
+            writer_errors.append(exc)
+            writing.set()
+
+    seen_during_write: list[list[str]] = []
+
+    def reader() -> None:
+        page = sqlite_store.find_nodes(NodeQuery())
+        seen_during_write.append([n.id for n in page.items])
+
+    writer_thread = threading.Thread(target=writer)
+    writer_thread.start()
+    try:
+        assert writing.wait(WAIT_SECONDS)
+        reader_thread = threading.Thread(target=reader)
+        reader_thread.start()
+        reader_thread.join(WAIT_SECONDS)
+        assert not reader_thread.is_alive(), "the read blocked behind the open write"
+    finally:
+        may_commit.set()
+        writer_thread.join(WAIT_SECONDS)
+
+    assert writer_errors == []
+    # The reader saw the last committed state: not the write still in flight.
+    assert seen_during_write == [["dataset:committed@v1"]]
+    assert set(sqlite_store.get_nodes(["dataset:committed@v1", "dataset:in_flight@v1"])) == {
+        "dataset:committed@v1", "dataset:in_flight@v1"
+    }
+
+
+def test_sqlite_writers_on_two_threads_both_commit(sqlite_store: GraphStore) -> None:
+    def write(prefix: str) -> None:
+        for i in range(20):
+            with sqlite_store.transaction():
+                sqlite_store.upsert_nodes([_node(f"feature:{prefix}_{i}")])
+
+    threads = [threading.Thread(target=write, args=(p,)) for p in ("left", "right")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT_SECONDS)
+
+    assert all(not t.is_alive() for t in threads)
+    assert len(sqlite_store.find_nodes(NodeQuery(limit=100)).items) == 40
