@@ -99,6 +99,7 @@ class EdgeKind(StrEnum):
     SPECIALIZATION_OF = "SPECIALIZATION_OF"
     HAD_MEMBER = "HAD_MEMBER"
     SERVED = "SERVED"
+    SCORED_WITH = "SCORED_WITH"
     AFFECTED = "AFFECTED"
 
     @property
@@ -127,6 +128,9 @@ _PROV_RELATION: dict[EdgeKind, str] = {
     EdgeKind.HAD_MEMBER: "prov:hadMember",
     # A deployment (activity) used the model version it served, for a validity interval.
     EdgeKind.SERVED: "prov:used",
+    # An inference batch (activity) used the model version and feature snapshot it scored with.
+    # Kept apart from USED so training-lineage walks need not wade through every batch.
+    EdgeKind.SCORED_WITH: "prov:used",
     # An incident (entity) influenced by what it affects.
     EdgeKind.AFFECTED: "prov:wasInfluencedBy",
 }

@@ -309,8 +309,8 @@ class Registry:
         )
         plan = _Plan(primary=node, immutable=[node])
         plan.edges += [
-            Edge(rec.id, EdgeKind.USED, rec.model_version, {"role": "model"}),
-            Edge(rec.id, EdgeKind.USED, rec.snapshot, {"role": "features"}),
+            Edge(rec.id, EdgeKind.SCORED_WITH, rec.model_version, {"role": "model"}),
+            Edge(rec.id, EdgeKind.SCORED_WITH, rec.snapshot, {"role": "features"}),
         ]
         plan.references |= {rec.model_version: "model_version", rec.snapshot: "snapshot"}
         if rec.deployment:
