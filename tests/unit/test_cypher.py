@@ -1,0 +1,579 @@
+"""The Neo4j backend without a server: query text, URI handling, failing fast, and the plumbing.
+
+The contract suite (tests/contract) runs the Neo4j backend against a real server when one is
+available; these tests check what needs none. A fake driver records every statement, so the
+store's use of transactions, parameters and error translation is checked here too.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import neo4j
+import pytest
+from neo4j import exceptions as neo4j_errors
+
+from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind
+from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, TraversalSpec, cypher
+from lineage.store.base import MAX_DEPTH
+from lineage.store.neo4j import Neo4jStore, parse_uri
+
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
+MARKERS = {"__LABEL__", "__TYPES__", "__HOPS__", "__LEFT__", "__RIGHT__"}
+PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _statements() -> dict[str, str]:
+    """Every public statement of the module, with each template filled in."""
+    found = {
+        name: value
+        for name, value in vars(cypher).items()
+        if name.isupper()
+        and not name.startswith("_")
+        and isinstance(value, str)
+        and not name.endswith("_TEMPLATE")
+    }
+    found |= {f"SCHEMA[{i}]": s for i, s in enumerate(cypher.SCHEMA)}
+    found["upsert_nodes"] = cypher.upsert_nodes_query(NodeKind.DATASET_VERSION)
+    found["upsert_edges"] = cypher.upsert_edges_query(EdgeKind.USED)
+    for direction in Direction:
+        found[f"traverse_{direction}"] = cypher.traverse_query(direction, None, MAX_DEPTH)
+        found[f"traverse_{direction}_kinds"] = cypher.traverse_query(
+            direction, frozenset({EdgeKind.USED, EdgeKind.SERVED}), 1
+        )
+    return found
+
+
+# -- the query text ------------------------------------------------------------------------------
+
+
+def test_statements_are_constants_built_only_from_literals() -> None:
+    tree = ast.parse(inspect.getsource(cypher))
+    constants = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and isinstance(getattr(cypher, node.target.id), str | tuple)
+    ]
+    assert len(constants) > 20
+    for node in constants:
+        assert node.value is not None
+        for part in ast.walk(node.value):
+            # No f-string, %-formatting or call: a constant cannot carry a runtime value.
+            assert not isinstance(part, ast.JoinedStr | ast.Call), ast.unparse(node)
+            if isinstance(part, ast.BinOp):
+                assert isinstance(part.op, ast.Add), ast.unparse(node)
+
+
+def test_values_reach_statements_only_as_parameters() -> None:
+    for name, text in _statements().items():
+        literals = re.findall(r"'[^']*'|\"[^\"]*\"", text)
+        assert set(literals) <= {"'store'"}, f"{name} embeds a value: {literals}"
+        assert not re.search(r"__[A-Z]+__", text), f"{name} has an unfilled marker"
+        assert "{}" not in text and "%s" not in text, name
+
+
+def test_templates_use_only_the_known_markers() -> None:
+    for name, value in vars(cypher).items():
+        if isinstance(value, str) and not name.startswith("__"):
+            used = set(re.findall(r"__[A-Z]+__", value))
+            assert used <= MARKERS, name
+            assert not used or name.endswith("_TEMPLATE"), name
+
+
+def test_labels_and_types_come_only_from_the_enums() -> None:
+    assert cypher.label(NodeKind.DATASET_VERSION) == "`DatasetVersion`"
+    assert cypher.relationship_types([EdgeKind.USED, EdgeKind.SERVED, EdgeKind.USED]) == (
+        "`SERVED`|`USED`"
+    )
+    for bad in ["DatasetVersion", "Node) DETACH DELETE n //", None, 3]:
+        with pytest.raises(InvalidError):
+            cypher.label(bad)  # type: ignore[arg-type]
+    for bad_kinds in [["USED"], [EdgeKind.USED, "X`]->() DELETE r //"], []]:
+        with pytest.raises(InvalidError):
+            cypher.relationship_types(bad_kinds)  # type: ignore[arg-type]
+    with pytest.raises(InvalidError):
+        cypher.traverse_query("IN", None, 3)  # type: ignore[arg-type]
+
+
+def test_hop_limits_are_clamped_ints() -> None:
+    assert cypher.hop_limit(1) == 2
+    assert cypher.hop_limit(MAX_DEPTH) == MAX_DEPTH + 1
+    for bad in [0, -1, MAX_DEPTH + 1, True, "3", 2.0]:
+        with pytest.raises(InvalidError):
+            cypher.hop_limit(bad)  # type: ignore[arg-type]
+    walk = cypher.traverse_query(Direction.OUT, None, 6)
+    assert "){1,7}(t)" in walk
+    assert "-[rel WHERE" in walk, "no type filter when every kind is followed"
+
+
+def test_walk_direction_sets_the_arrow() -> None:
+    kinds = frozenset({EdgeKind.USED})
+    assert "()-[rel:`USED` WHERE" in cypher.traverse_query(Direction.OUT, kinds, 2)
+    assert "]->(hop" in cypher.traverse_query(Direction.OUT, kinds, 2)
+    assert "()<-[rel:`USED` WHERE" in cypher.traverse_query(Direction.IN, kinds, 2)
+    assert "]-(hop" in cypher.traverse_query(Direction.IN, kinds, 2)
+    both = cypher.traverse_query(Direction.BOTH, kinds, 2)
+    assert "()-[rel:`USED` WHERE" in both
+    assert "]-(hop" in both
+
+
+LINT_SCRIPT = """
+const ls = require('@neo4j-cypher/language-support');
+const queries = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+const out = {};
+for (const [name, q] of Object.entries(queries)) {
+  out[name] = ls.lintCypherQuery('CYPHER 5 ' + q, {}).diagnostics
+    .filter(ls.isNotParamError).map(d => d.severity + ': ' + d.message);
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def test_statements_pass_the_neo4j_cypher_5_front_end(tmp_path: Path) -> None:
+    """Neo4j's own parser and semantic analysis (npm @neo4j-cypher/language-support).
+
+    Opt-in: set LINEAGE_CYPHER_LINT to a folder where that package is installed with npm.
+    """
+    folder = os.environ.get("LINEAGE_CYPHER_LINT")
+    node = shutil.which("node")
+    if not folder or node is None:
+        pytest.skip("set LINEAGE_CYPHER_LINT to a folder with @neo4j-cypher/language-support")
+    queries = tmp_path / "queries.json"
+    queries.write_text(json.dumps(_statements()))
+    script = tmp_path / "lint.cjs"
+    script.write_text(LINT_SCRIPT)
+    done = subprocess.run(
+        [node, str(script), str(queries)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+        env={**os.environ, "NODE_PATH": str(Path(folder) / "node_modules")},
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert {name: notes for name, notes in found.items() if notes} == {}
+
+
+# -- where to connect ----------------------------------------------------------------------------
+
+
+def test_credentials_come_from_the_uri_and_never_stay_in_it() -> None:
+    target = parse_uri("neo4j://alice:s%3Acret@db.example:7688", env={})
+
+    assert (target.user, target.password) == ("alice", "s:cret")
+    assert target.uri == "neo4j://db.example:7688"
+    assert target.driver_uri == "neo4j://db.example:7688"
+    assert "cret" not in repr(target)
+
+
+def test_credentials_come_from_the_environment_when_the_uri_has_none() -> None:
+    env = {"LINEAGE_NEO4J_USER": "svc", "LINEAGE_NEO4J_PASSWORD": "from-env"}
+
+    assert parse_uri("bolt://db:7687", env=env).password == "from-env"
+    assert parse_uri("bolt://db:7687", env=env).user == "svc"
+    assert parse_uri("bolt://bob:from-uri@db", env=env).password == "from-uri"
+    assert parse_uri("bolt://db", env={"LINEAGE_NEO4J_PASSWORD": "x"}).user == "neo4j"
+    assert parse_uri("bolt://db", env={}).password is None
+
+
+def test_database_comes_from_the_query_or_the_environment() -> None:
+    env = {"LINEAGE_NEO4J_DATABASE": "fromenv"}
+
+    assert parse_uri("neo4j+s://db?database=lineage", env={}).database == "lineage"
+    assert parse_uri("neo4j+s://db?database=lineage", env=env).database == "lineage"
+    assert parse_uri("neo4j+s://db", env=env).database == "fromenv"
+    assert parse_uri("neo4j+s://db", env={}).database is None
+    target = parse_uri("neo4j://u:p@db?database=lineage&region=eu", env={})
+    assert target.uri == "neo4j://db:7687?region=eu&database=lineage"
+    assert target.driver_uri == "neo4j://db:7687?region=eu", "routing context stays, ours goes"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://u:hunter2@db:7474",
+        "bolt://u:hunter2@db?region=eu",
+        "bolt://u:hunter2@db/lineage",
+        "neo4j://u:hunter2@",
+        "bolt://u:hunter2@db:port",
+    ],
+)
+def test_a_bad_uri_is_invalid_and_its_message_keeps_the_password_out(uri: str) -> None:
+    with pytest.raises(InvalidError) as caught:
+        parse_uri(uri, env={})
+
+    assert caught.value.field == "store"
+    assert "hunter2" not in str(caught.value)
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("scheme", ["bolt", "neo4j"])
+def test_an_unreachable_server_fails_fast_as_unavailable(scheme: str) -> None:
+    started = time.monotonic()
+
+    with pytest.raises(UnavailableError) as caught:
+        Neo4jStore(f"{scheme}://neo4j:hunter2@127.0.0.1:{_closed_port()}")
+
+    assert time.monotonic() - started < 10
+    assert "127.0.0.1" in caught.value.message
+    assert "hunter2" not in str(caught.value)
+
+
+# -- the store on a fake driver ------------------------------------------------------------------
+
+
+class FakeServer:
+    """Answers statements with canned rows and records what was run, checking parameters."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, dict[str, Any]]] = []
+        self.existing: set[str] = set()
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.fail: dict[str, Exception] = {}
+        self.connect_error: Exception | None = None
+        self.driver_args: dict[str, Any] = {}
+        self.transactions: list[FakeTx] = []
+
+    def run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        missing = set(PARAMETER.findall(query)) - set(params)
+        assert not missing, f"parameters {missing} not passed to {query}"
+        self.log.append((query, params))
+        if query in self.fail:
+            raise self.fail[query]
+        if query in self.rows:
+            return self.rows[query]
+        if query == cypher.EXISTING_IDS:
+            return [{"id": i} for i in params["ids"] if i in self.existing]
+        if "RETURN count(r) AS written" in query:
+            return [{"written": len(params["rows"])}]
+        if query == cypher.APPEND_AUDIT:
+            return [{"created": 1}]
+        if query == cypher.DELETE_NODES:
+            return [{"deleted": 0}]
+        return []
+
+    def statements(self) -> list[str]:
+        return [query for query, _ in self.log]
+
+
+class FakeResult:
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+    def consume(self) -> None:
+        return None
+
+
+class FakeTx:
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        self.outcome = "open"
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None, **more: Any) -> FakeResult:
+        return FakeResult(self.server.run(query, {**(parameters or {}), **more}))
+
+    def commit(self) -> None:
+        self.outcome = "committed"
+
+    def rollback(self) -> None:
+        self.outcome = "rolled back"
+
+
+class FakeSession:
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def run(self, query: str, parameters: dict[str, Any] | None = None) -> FakeResult:
+        return FakeResult(self.server.run(query, parameters or {}))
+
+    def execute_read(self, work: Callable[[FakeTx], Any]) -> Any:
+        return work(FakeTx(self.server))
+
+    execute_write = execute_read
+
+    def begin_transaction(self) -> FakeTx:
+        tx = FakeTx(self.server)
+        self.server.transactions.append(tx)
+        return tx
+
+    def close(self) -> None:
+        return None
+
+
+class FakeDriver:
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+
+    def verify_connectivity(self) -> None:
+        if self.server.connect_error is not None:
+            raise self.server.connect_error
+
+    def session(self, **config: Any) -> FakeSession:
+        return FakeSession(self.server)
+
+    def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> FakeServer:
+    fake = FakeServer()
+
+    def driver(uri: str, **config: Any) -> FakeDriver:
+        fake.driver_args = {"uri": uri, **config}
+        return FakeDriver(fake)
+
+    monkeypatch.setattr(neo4j.GraphDatabase, "driver", driver)
+    for name in ("LINEAGE_NEO4J_USER", "LINEAGE_NEO4J_PASSWORD", "LINEAGE_NEO4J_DATABASE"):
+        monkeypatch.delenv(name, raising=False)
+    return fake
+
+
+def _server_error(code: str) -> Exception:
+    return neo4j_errors.Neo4jError._hydrate_neo4j(code=code, message="refused")
+
+
+def _node(node_id: str, kind: NodeKind) -> Node:
+    return Node(id=node_id, kind=kind, valid_from=T0, props={"owner": "risk", "pii": True})
+
+
+def test_open_gives_the_password_to_auth_only_with_short_timeouts(server: FakeServer) -> None:
+    store = Neo4jStore("neo4j+s://ops:hunter2@db.example:7687?database=lineage")
+
+    assert server.driver_args["uri"] == "neo4j+s://db.example:7687"
+    assert server.driver_args["auth"] == ("ops", "hunter2")
+    assert server.driver_args["connection_timeout"] <= 10
+    assert server.driver_args["connection_acquisition_timeout"] <= 10
+    assert store.uri == "neo4j+s://db.example:7687?database=lineage"
+    assert store.database == "lineage"
+    assert server.statements() == list(cypher.SCHEMA)
+    assert isinstance(store, GraphStore)
+
+
+def test_failing_authentication_is_unavailable_and_says_so(server: FakeServer) -> None:
+    server.connect_error = _server_error("Neo.ClientError.Security.Unauthorized")
+
+    with pytest.raises(UnavailableError) as caught:
+        Neo4jStore("bolt://ops:hunter2@db.example")
+
+    assert "authentication failed" in caught.value.message
+    assert "hunter2" not in str(caught.value)
+
+
+def test_every_operation_passes_every_parameter_its_statement_names(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.existing = {"run:r1", "snapshot:s1"}
+    run, snapshot = (
+        _node("run:r1", NodeKind.TRAINING_RUN),
+        _node("snapshot:s1", NodeKind.FEATURE_SNAPSHOT),
+    )
+    store.upsert_nodes([run, snapshot])
+    store.upsert_edges([Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s1")])
+    store.get_nodes(["run:r1"])
+    for query in [
+        NodeQuery(),
+        NodeQuery(kind=NodeKind.TRAINING_RUN, newest_first=True),
+        NodeQuery(props={"content_hash": "ab", "pii": True}, since=T0, until=T0),
+    ]:
+        store.find_nodes(query)
+    for edges in [
+        EdgeQuery(),
+        EdgeQuery(src="run:r1"),
+        EdgeQuery(dst="snapshot:s1"),
+        EdgeQuery(src="run:r1", dst="snapshot:s1", as_of=T0, kinds=frozenset({EdgeKind.USED})),
+    ]:
+        store.find_edges(edges)
+    with pytest.raises(NotFoundError):  # the fake has no walk to give
+        store.traverse(TraversalSpec(start="run:r1", as_of=T0))
+    store.delete_nodes(["run:r1"])
+    store.append_audit(
+        AuditEvent(
+            seq=1,
+            at=T0,
+            actor="person:a",
+            action="register",
+            reason="test",
+            payload_hash="p",
+            subjects={},
+            prev_hash="",
+            hash="h",
+        )
+    )
+    store.audit_head()
+    store.audit_events(after_seq=0, limit=10)
+    store.ping()
+
+    written = [params for query, params in server.log if "MERGE (n:Node" in query]
+    assert [row["fields"]["p_pii"] for row in written[0]["rows"]] == [True], "typed, not 1"
+
+
+def test_find_nodes_uses_the_index_anchor_and_narrows_it_by_cursor(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.rows[cypher.FIND_NODES_BY_KIND_DESC] = [
+        {
+            "id": f"run:r{i}",
+            "kind": "TrainingRun",
+            "valid_from": f"2024-01-1{i}T00:00:00.000000Z",
+            "valid_to": None,
+            "recorded_at": "2024-02-01T00:00:00.000000Z",
+            "props": "{}",
+        }
+        for i in (3, 2, 1)
+    ]
+
+    page = store.find_nodes(NodeQuery(kind=NodeKind.TRAINING_RUN, newest_first=True, limit=2))
+    assert [n.id for n in page.items] == ["run:r3", "run:r2"]
+    assert page.next_cursor is not None
+    store.find_nodes(
+        NodeQuery(kind=NodeKind.TRAINING_RUN, newest_first=True, limit=2, after=page.next_cursor)
+    )
+
+    query, params = server.log[-1]
+    assert query == cypher.FIND_NODES_BY_KIND_DESC
+    assert (params["top"], params["after_id"]) == ("2024-01-12T00:00:00.000000Z", "run:r2")
+    assert params["limit"] == 3
+
+
+def test_an_edge_to_a_missing_node_writes_nothing(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.existing = {"run:r1"}
+
+    with pytest.raises(NotFoundError) as caught:
+        store.upsert_edges(
+            [
+                Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:zz"),
+                Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:aa"),
+            ]
+        )
+
+    assert caught.value.field == "edges"
+    assert caught.value.details == {"missing": ["snapshot:aa", "snapshot:zz"]}
+    assert "snapshot:aa" in caught.value.message
+    assert not any("MERGE" in query for query in server.statements())
+
+
+def test_a_transaction_scope_locks_first_and_nested_scopes_join_it(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.log.clear()
+
+    with store.transaction():
+        store.upsert_nodes([_node("run:r1", NodeKind.TRAINING_RUN)])
+        with store.transaction():
+            store.get_nodes(["run:r1"])
+
+    assert len(server.transactions) == 1
+    assert server.transactions[0].outcome == "committed"
+    assert server.statements()[0] == cypher.TAKE_LOCK
+
+
+def test_an_exception_in_a_scope_rolls_it_back(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+
+    with pytest.raises(KeyError), store.transaction(), store.transaction():
+        raise KeyError("pipeline crashed")
+
+    assert [tx.outcome for tx in server.transactions] == ["rolled back"]
+    with store.transaction():
+        pass
+    assert [tx.outcome for tx in server.transactions] == ["rolled back", "committed"]
+
+
+def test_a_taken_audit_sequence_is_a_conflict_on_seq(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    event = AuditEvent(
+        seq=7,
+        at=T0,
+        actor="person:a",
+        action="approve",
+        reason="r",
+        payload_hash="p",
+        subjects={"run:r1": "h"},
+        prev_hash="g",
+        hash="h",
+    )
+
+    server.rows[cypher.APPEND_AUDIT] = [{"created": 0}]
+    with pytest.raises(ConflictError) as taken:
+        store.append_audit(event)
+    server.fail[cypher.APPEND_AUDIT] = _server_error(
+        "Neo.ClientError.Schema.ConstraintValidationFailed"
+    )
+    with pytest.raises(ConflictError) as raced:
+        store.append_audit(event)
+
+    assert taken.value.field == raced.value.field == "seq"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (neo4j_errors.ServiceUnavailable("gone"), UnavailableError),
+        (neo4j_errors.SessionExpired("expired"), UnavailableError),
+        (_server_error("Neo.TransientError.Transaction.DeadlockDetected"), UnavailableError),
+        (_server_error("Neo.ClientError.Statement.SyntaxError"), InvalidError),
+        (_server_error("Neo.DatabaseError.General.UnknownError"), UnavailableError),
+    ],
+)
+def test_driver_errors_become_lineage_errors(
+    server: FakeServer, error: Exception, expected: type[Exception]
+) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.fail[cypher.GET_NODES] = error
+
+    with pytest.raises(expected) as caught:
+        store.get_nodes(["run:r1"])
+
+    assert not isinstance(caught.value, neo4j_errors.Neo4jError | neo4j_errors.DriverError)
+
+
+def test_a_walk_from_a_missing_or_younger_start_is_not_found(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+
+    with pytest.raises(NotFoundError) as missing:
+        store.traverse(TraversalSpec(start="run:r1"))
+    server.rows[cypher.START_NODE] = [
+        {
+            "id": "run:r1",
+            "kind": "TrainingRun",
+            "valid_from": "2024-01-20T00:00:00.000000Z",
+            "valid_to": None,
+            "recorded_at": "2024-01-20T00:00:00.000000Z",
+            "props": "{}",
+        }
+    ]
+    with pytest.raises(NotFoundError) as younger:
+        store.traverse(TraversalSpec(start="run:r1", as_of=T0))
+    alone = store.traverse(TraversalSpec(start="run:r1", edge_kinds=frozenset()))
+
+    assert missing.value.field == younger.value.field == "start"
+    assert "did not exist at" in younger.value.message
+    assert (alone.depths, alone.edges, alone.truncated) == ({"run:r1": 0}, [], False)
