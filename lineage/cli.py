@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
@@ -18,6 +19,7 @@ from lineage.services.content import hash_path
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
 from lineage.services.scenario import DEMO_ACTOR, load_scenario, scenario_size
+from lineage.services.tokens import Role, create_token, list_tokens, revoke_token
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
 
@@ -42,11 +44,19 @@ RecordsOption = Annotated[
 ]
 
 
-def settings(store: str | None = None, records_dir: str | None = None) -> Settings:
-    """Environment settings with command-line overrides applied."""
-    base = Settings()
-    updates = {k: v for k, v in {"store": store, "records_dir": records_dir}.items() if v}
-    return base.model_copy(update=updates)
+def settings(
+    store: str | None = None, records_dir: str | None = None, **overrides: object
+) -> Settings:
+    """Environment settings with command-line overrides applied (None means not given)."""
+    given = {"store": store, "records_dir": records_dir, **overrides}
+    updates = {k: v for k, v in given.items() if v is not None and v != ""}
+    try:
+        return Settings(**updates)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = "LINEAGE_" + "_".join(str(p) for p in problem["loc"]).upper()
+            err.print(f"[red]error[/red] {name}: {problem['msg']}")
+        raise typer.Exit(2) from None
 
 
 @contextmanager
@@ -132,6 +142,156 @@ def hash_command(
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
     sys.stdout.write(digest + "\n")
+
+
+# -- the API -----------------------------------------------------------------------------------
+
+# One token per role for the demo, held by the scenario's people and pipelines.
+DEMO_TOKENS: list[tuple[Role, str]] = [
+    (Role.READER, "person:oncall_ml_engineer"),
+    (Role.PIPELINE, "pipeline:credit_training"),
+    (Role.APPROVER, "person:model_risk_officer"),
+    (Role.OPERATOR, "person:credit_ml_lead"),
+    (Role.COMPLIANCE, "person:model_risk_officer"),
+    (Role.ADMIN, DEMO_ACTOR),
+]
+CLI_ACTOR = "pipeline:lineage_cli"  # the audit actor of tokens made with direct store access
+DEMO_QUERY = (
+    '{ trainingProvenance(model: \\"lending_approval\\", asOf: \\"2024-01-24T00:00:00Z\\") '
+    "{ modelVersion { id codeCommit } datasets { id contentHash } } }"
+)
+
+
+def print_demo_tokens(issued: list[tuple[Role, str, str]], base_url: str) -> None:
+    """The demo tokens and a request to paste, on stdout (plain text: no wrapping)."""
+    lines = ["", "Demo tokens (new on every start; `lineage token list` shows them):"]
+    lines += [f"  {role.value:<11} {principal:<28} {token}" for role, principal, token in issued]
+    reader = next(token for role, _p, token in issued if role is Role.READER)
+    lines += [
+        "",
+        "Ask a question:",
+        f"  curl -s {base_url}/graphql -H 'Authorization: Bearer {reader}' "
+        f"-H 'Content-Type: application/json' -d '{{\"query\": \"{DEMO_QUERY}\"}}'",
+        "",
+        f"GraphiQL: {base_url}/graphql (put the token in the headers editor)",
+        "",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+@app.command()
+def serve(
+    store: StoreOption = None,
+    records_dir: RecordsOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Interface (default: $LINEAGE_HOST or 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default: $LINEAGE_PORT or 8000).")
+    ] = None,
+    demo_data: Annotated[
+        bool,
+        typer.Option("--demo", help="Load the reference scenario and print a token per role."),
+    ] = False,
+) -> None:
+    """Serve the GraphQL API (and /healthz, /readyz, /metrics) under uvicorn."""
+    import uvicorn
+
+    from lineage.graphql.app import create_app
+    from lineage.graphql.observability import configure_logging
+
+    cfg = settings(store, records_dir, host=host, port=port)
+    configure_logging(cfg.log_level)
+    with opened(cfg.store) as graph:
+        records = RecordStore(cfg.records_dir)
+        if demo_data:
+            load_scenario(Registry(graph, records, actor=DEMO_ACTOR))
+            issued = [
+                (role, principal, create_token(graph, principal, [role], actor=DEMO_ACTOR).token)
+                for role, principal in DEMO_TOKENS
+            ]
+            print_demo_tokens(issued, f"http://{cfg.host}:{cfg.port}")
+        elif not cfg.allow_anonymous:
+            err.print(
+                "every request needs a token: "
+                "lineage token create --principal person:... --role reader"
+            )
+        uvicorn.run(
+            create_app(graph, records, cfg),
+            host=cfg.host,
+            port=cfg.port,
+            log_config=None,
+            access_log=False,
+        )
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the GraphQL schema (SDL), as graphql/schema.graphql holds it."""
+    from lineage.graphql.schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+
+
+token_app = typer.Typer(help="API tokens: create, revoke, list.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("create")
+def token_create(
+    principal: Annotated[
+        str, typer.Option("--principal", help="The person:... or pipeline:... it stands for.")
+    ],
+    role: Annotated[
+        list[str],
+        typer.Option(
+            "--role", help="reader, pipeline, approver, operator, compliance or admin; repeatable."
+        ),
+    ],
+    label: Annotated[str | None, typer.Option("--label", help="What the token is for.")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Create a token and print it (once: only its hash is stored)."""
+    cfg = settings(store)
+    with opened(cfg.store) as graph:
+        issued = create_token(graph, principal, role, actor=CLI_ACTOR, label=label)
+    err.print(f"created {issued.credential.id} for {principal} ({', '.join(role)})")
+    sys.stdout.write(issued.token + "\n")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[str, typer.Argument(help="The token, its ID, or credential:<id>.")],
+    store: StoreOption = None,
+) -> None:
+    """Revoke a token; requests with it get 401 from then on."""
+    cfg = settings(store)
+    with opened(cfg.store) as graph:
+        node = revoke_token(graph, token, actor=CLI_ACTOR)
+    out.print(
+        f"revoked {node.id} ({node.props.get('principal')}) at {node.props.get('revoked_at')}"
+    )
+
+
+@token_app.command("list")
+def token_list(
+    principal: Annotated[
+        str | None, typer.Option("--principal", help="Only this principal's tokens.")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """List tokens: ID, principal, roles, created, revoked (never the tokens themselves)."""
+    cfg = settings(store)
+    with opened(cfg.store) as graph:
+        found = list_tokens(graph, principal)
+    for node in found:
+        roles = ",".join(node.props.get("roles", []))
+        revoked = node.props.get("revoked_at") or "-"
+        sys.stdout.write(
+            f"{node.id}\t{node.props.get('principal')}\t{roles}\t"
+            f"{node.props.get('created_at')}\t{revoked}\n"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineage.services.record_store import DEFAULT_RECORDS_DIR
@@ -9,9 +10,24 @@ from lineage.store import DEFAULT_URI
 
 
 class Settings(BaseSettings):
-    """Where the graph and the decision records live."""
+    """Where the graph and the decision records live, and how the API serves them."""
 
-    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", extra="ignore", env_ignore_empty=True)
 
     store: str = DEFAULT_URI
     records_dir: str = DEFAULT_RECORDS_DIR
+
+    # -- the API server ----------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65_535)
+    log_level: str = "info"
+    # Off by default: every request needs a bearer token. On, a request without one is a reader.
+    allow_anonymous: bool = False
+
+    # -- limits on one request ---------------------------------------------------------------
+    max_query_depth: int = Field(default=10, ge=1, le=50)
+    max_query_tokens: int = Field(default=2_000, ge=50, le=100_000)
+    max_page_size: int = Field(default=500, ge=1, le=1_000)
+    time_budget_seconds: float = Field(default=10.0, gt=0, le=600)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024)
+    max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1_024)

@@ -1,4 +1,7 @@
-"""The ``store`` fixture: every contract test runs once per backend, on an empty store.
+"""The ``store`` fixture: a test that asks for it runs once per backend, on an empty store.
+
+The contract suite and the API tests use it; the service tests override it with the embedded
+store alone (tests/unit, tests/services).
 
 SQLite always runs. Neo4j runs against ``LINEAGE_TEST_NEO4J_URI`` when it is set, otherwise in a
 session-wide testcontainers Neo4j when a Docker engine answers, and is skipped (with the reason)

@@ -1,0 +1,96 @@
+"""The Starlette application: ``/graphql``, ``/records``, ``/healthz``, ``/readyz``, ``/metrics``.
+
+:func:`create_app` takes an open store (app state, no module-level singletons), so tests and
+benchmarks build one in process; :func:`create_app_from_settings` opens and closes the store
+itself, for ``uvicorn --factory lineage.graphql.app:create_app_from_settings``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lineage.errors import LineageError
+from lineage.graphql.endpoint import GraphQLEndpoint, RecordsEndpoint
+from lineage.graphql.execution import DocumentCache
+from lineage.graphql.limits import Limits
+from lineage.graphql.observability import Metrics, RequestLogMiddleware
+from lineage.graphql.schema import graphql_schema
+from lineage.services.record_store import RecordStore
+from lineage.settings import Settings
+from lineage.store import GraphStore, open_store
+
+
+async def healthz(_request: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The store answers; 503 with the reason otherwise."""
+    state = request.app.state
+    try:
+        await run_in_threadpool(state.store.ping)
+    except LineageError as exc:
+        state.metrics.store_errors.labels("readyz").inc()
+        return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503)
+    except Exception as exc:  # a driver error a backend failed to translate is still "not ready"
+        state.metrics.store_errors.labels("readyz").inc()
+        reason = f"{type(exc).__name__}: {exc}"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ready", "store": state.store.uri})
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition of this app's metrics."""
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.render(), media_type=collected.content_type)
+
+
+def create_app(
+    store: GraphStore, records: RecordStore, settings: Settings | None = None
+) -> Starlette:
+    """The API over an open store; the caller keeps ownership of the store and closes it."""
+    settings = settings or Settings()
+    collected = Metrics()
+    app = Starlette(
+        routes=[
+            Route("/graphql", GraphQLEndpoint, max_body_size=settings.max_body_bytes),
+            Route("/records", RecordsEndpoint, max_body_size=settings.max_upload_bytes),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        middleware=[Middleware(RequestLogMiddleware, metrics=collected)],
+    )
+    app.state.store = store
+    app.state.records = records
+    app.state.settings = settings
+    app.state.limits = limits = Limits.from_settings(settings)
+    app.state.metrics = collected
+    app.state.documents = DocumentCache(graphql_schema(), limits)
+    return app
+
+
+def create_app_from_settings(settings: Settings | None = None) -> Starlette:
+    """The API over the store the settings name, opened at startup and closed at shutdown."""
+    settings = settings or Settings()
+    store = open_store(settings.store)
+    app = create_app(store, RecordStore(settings.records_dir), settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            store.close()
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -1,0 +1,135 @@
+"""GraphQL input types: the registration records of :mod:`lineage.model.records`, camelCased.
+
+The records validate; these types only shape the input (a test keeps both field sets equal).
+"""
+
+from __future__ import annotations
+
+import graphene
+
+from lineage.graphql.scalars import JSON, DateTime
+
+
+class PersonInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A person who owns, approves, trains or investigates."""
+
+    id = graphene.ID(required=True, description="`person:<name>`.")
+    name = graphene.String(required=True, description="Display name.")
+    email = graphene.String(description="Email address.")
+    title = graphene.String(description="Job title.")
+    manager = graphene.ID(description="The Person they act on behalf of.")
+    since = DateTime(description="Since when (default: now).")
+
+
+class DatasetVersionInput(graphene.InputObjectType):  # type: ignore[misc]
+    """An immutable, content-addressed dataset version."""
+
+    id = graphene.ID(required=True, description="`dataset:<name>@<version>`.")
+    content_hash = graphene.String(
+        required=True, description="SHA-256 of the content (`lineage hash PATH` computes it)."
+    )
+    record_count = graphene.BigInt(required=True, description="How many records it holds.")
+    created_at = DateTime(required=True, description="When the version was created.")
+    uri = graphene.String(description="Where the content is stored.")
+    description = graphene.String(description="Free text.")
+
+
+class FeatureSnapshotInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A content-addressed set of computed features over registered dataset versions."""
+
+    id = graphene.ID(required=True, description="`snapshot:<name>`.")
+    features = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Feature names (`credit_score`) or IDs (`feature:credit_score`).",
+    )
+    sources = graphene.List(
+        graphene.NonNull(graphene.ID),
+        required=True,
+        description="The registered DatasetVersions it was computed from.",
+    )
+    content_hash = graphene.String(required=True, description="SHA-256 of the snapshot.")
+    computed_by = graphene.String(required=True, description="What computed it, e.g. `feast v3.1`.")
+    created_at = DateTime(required=True, description="When it was computed.")
+    record_count = graphene.BigInt(description="How many rows it holds.")
+
+
+class ModelInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A model and the people accountable for it."""
+
+    id = graphene.ID(required=True, description="`model:<name>`.")
+    description = graphene.String(description="Free text.")
+    owner = graphene.ID(required=True, description="The owning Person.")
+    technical_steward = graphene.ID(required=True, description="The technical steward (Person).")
+    risk_approver = graphene.ID(
+        required=True, description="The independent risk approver (a Person, not the owner)."
+    )
+    since = DateTime(description="Since when the roles hold (default: now).")
+
+
+class DataBindingInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A training input bound by exact content hash."""
+
+    id = graphene.ID(required=True, description="A registered DatasetVersion.")
+    content_hash = graphene.String(
+        required=True, description="The hash training read; must equal the registered one."
+    )
+
+
+class TrainingRunInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A training run and the model version it produced."""
+
+    id = graphene.ID(required=True, description="`run:<name>`.")
+    model_version = graphene.ID(
+        required=True, description="The version it produced, `model:<name>@<version>`."
+    )
+    snapshot = graphene.ID(required=True, description="The FeatureSnapshot it trained on.")
+    datasets = graphene.List(
+        graphene.NonNull(DataBindingInput),
+        required=True,
+        description="The source dataset versions, bound by hash.",
+    )
+    code_commit = graphene.String(required=True, description="Git commit of the training code.")
+    parameters = JSON(description="Hyper-parameters.")
+    split = JSON(description="Fractions adding up to 1, e.g. {train: 0.8, test: 0.2}.")
+    seed = graphene.Int(description="Random seed.")
+    records_available = graphene.BigInt(required=True, description="Records available.")
+    records_used = graphene.BigInt(required=True, description="Records used.")
+    triggered_by = graphene.ID(
+        description="The Person or Pipeline that ran it (default: the caller)."
+    )
+    reason = graphene.String(required=True, description="Why it ran.")
+    started_at = DateTime(required=True, description="When it started.")
+    ended_at = DateTime(required=True, description="When it ended.")
+
+
+class EvaluationInput(graphene.InputObjectType):  # type: ignore[misc]
+    """Metrics of a model version on some data."""
+
+    id = graphene.ID(required=True, description="`evaluation:<name>`.")
+    model_version = graphene.ID(required=True, description="The evaluated ModelVersion.")
+    metrics = JSON(required=True, description="Metric name to finite number.")
+    evaluated_at = DateTime(required=True, description="When.")
+    dataset = graphene.ID(description="The DatasetVersion evaluated on.")
+    evaluator = graphene.ID(description="The Person or Pipeline that evaluated.")
+    notes = graphene.String(description="Free text.")
+
+
+class InferenceBatchInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A window of decisions; give `records` inline or the `recordsHash` of an uploaded file."""
+
+    id = graphene.ID(required=True, description="`batch:<name>`.")
+    model_version = graphene.ID(required=True, description="The ModelVersion that decided.")
+    snapshot = graphene.ID(required=True, description="The FeatureSnapshot it used.")
+    window_start = DateTime(required=True, description="Start of the window.")
+    window_end = DateTime(required=True, description="End of the window (exclusive).")
+    record_count = graphene.BigInt(required=True, description="How many decisions.")
+    counts = JSON(description="Decisions per outcome, e.g. {APPROVED: 11, DECLINED: 13}.")
+    statistics = JSON(description="Summary statistics (null rates, ranges, rates by group...).")
+    records_hash = graphene.String(
+        description="SHA-256 of a records file already uploaded with `POST /records`."
+    )
+    records = graphene.List(
+        graphene.NonNull(JSON), description="The decisions inline, one JSON object each."
+    )
+    deployment = graphene.ID(description="The Deployment that served it.")

@@ -1,0 +1,232 @@
+"""The root Query: the investigators' questions, and the graph by ID and by kind.
+
+Resolvers translate arguments, call :mod:`lineage.services.investigation` and hand its
+dataclasses to the answer types; the only store calls here are ``node`` and ``nodes``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import graphene
+
+from lineage.graphql import answers
+from lineage.graphql.context import context_of
+from lineage.graphql.nodes import Node
+from lineage.graphql.scalars import DateTime
+from lineage.model.graph import Direction as StoreDirection
+from lineage.model.graph import Node as StoreNode
+from lineage.model.graph import NodeKind
+from lineage.model.ids import parse_id
+from lineage.services import investigation
+from lineage.services.tokens import Role
+from lineage.store.base import MAX_DEPTH, NodeQuery
+
+DEFAULT_IMPACT_DEPTH = 6
+# Credentials say who can act as whom: only those who audit access may list them.
+CREDENTIAL_READERS = frozenset({Role.ADMIN, Role.COMPLIANCE})
+
+_DIRECTIONS = {
+    "UPSTREAM": "Towards what the node was derived from (its inputs, their sources, their agents).",
+    "DOWNSTREAM": "Towards what depends on the node (what was derived from it, what used it).",
+    "BOTH": "Both ways.",
+}
+
+
+class Direction(graphene.Enum):  # type: ignore[misc]
+    """Which way to walk the graph from a node."""
+
+    UPSTREAM = StoreDirection.OUT.value
+    DOWNSTREAM = StoreDirection.IN.value
+    BOTH = StoreDirection.BOTH.value
+
+    @property
+    def description(self) -> str:
+        """Per-value description."""
+        return _DIRECTIONS[self.name]
+
+
+def _store_direction(value: Any) -> StoreDirection:
+    return StoreDirection(getattr(value, "value", value))
+
+
+def _guard_credentials(info: Any, kind: NodeKind) -> None:
+    if kind is NodeKind.CREDENTIAL:
+        context_of(info).require(CREDENTIAL_READERS, "read credentials")
+
+
+class Query(graphene.ObjectType):  # type: ignore[misc]
+    """Questions about the provenance graph. Every answer that walks the graph says whether a
+    limit truncated it."""
+
+    node = graphene.Field(
+        Node,
+        id=graphene.ID(required=True, description="A node ID, e.g. `model:lending_approval@v12`."),
+        description="One node by ID; null if there is none.",
+    )
+    nodes = graphene.Field(
+        answers.NodePage,
+        kind=graphene.String(
+            required=True, description="A node kind, e.g. `DatasetVersion` or `DATASET_VERSION`."
+        ),
+        first=graphene.Int(description="Page size (default 50, capped by the server)."),
+        after=graphene.String(description="`endCursor` of the previous page."),
+        description="Nodes of one kind, oldest first, paged.",
+    )
+    models_using_dataset = graphene.Field(
+        answers.ModelsUsingDataset,
+        dataset=graphene.String(
+            required=True, description="The dataset, e.g. `applications` or `dataset:applications`."
+        ),
+        version=graphene.String(description="Only this version, e.g. `v2`; all when omitted."),
+        as_of=DateTime(description="Judge `deployed` at this instant (default: now)."),
+        description="Model versions whose training used the dataset, each with the path that "
+        "links them (dataset version -> snapshot -> training run -> model version).",
+    )
+    training_provenance = graphene.Field(
+        answers.TrainingProvenance,
+        model=graphene.String(
+            required=True, description="The model, e.g. `lending_approval` or `model:...`."
+        ),
+        as_of=DateTime(required=True, description="The instant to reconstruct."),
+        description="The version of the model serving at `asOf` (or, if none was deployed, the "
+        "latest registered by then) with its whole provenance and the people in force then.",
+    )
+    feature_impact = graphene.Field(
+        answers.FeatureImpact,
+        feature=graphene.String(
+            required=True, description="The feature, e.g. `credit_score` or `feature:...`."
+        ),
+        as_of=DateTime(description="Judge what is served at this instant (default: now)."),
+        description="What deprecating the feature breaks: snapshots, model versions, deployments "
+        "serving them, and who is accountable.",
+    )
+    decisions = graphene.Field(
+        answers.Decisions,
+        # ``from`` is a Python keyword, so the arguments up to it go in by name.
+        args={
+            "model": graphene.Argument(
+                graphene.String, required=True, description="The model, e.g. `lending_approval`."
+            ),
+            "from": graphene.Argument(
+                DateTime, required=True, description="Start of the window (inclusive)."
+            ),
+        },
+        to=DateTime(required=True, description="End of the window (exclusive)."),
+        snapshot=graphene.String(description="Only batches that used this feature snapshot."),
+        description="The model's inference batches whose window overlaps [from, to), with what "
+        "they used and their individual decisions.",
+    )
+    impact = graphene.Field(
+        answers.Subgraph,
+        node=graphene.ID(required=True, description="Where to start."),
+        direction=Direction(required=True, description="Which way to walk."),
+        max_depth=graphene.Int(
+            description=f"Hops to follow (default {DEFAULT_IMPACT_DEPTH}, clamped to {MAX_DEPTH})."
+        ),
+        kinds=graphene.List(
+            graphene.NonNull(graphene.String),
+            description="Only return nodes of these kinds (the walk still passes through others).",
+        ),
+        as_of=DateTime(description="Walk the graph as it was at this instant."),
+        description="The bounded subgraph reachable from the node.",
+    )
+    upstream_changes = graphene.Field(
+        answers.UpstreamChanges,
+        node=graphene.ID(required=True, description="The node under investigation."),
+        since=DateTime(required=True, description="Only what came into being at or after this."),
+        description="Everything registered upstream of the node since the instant, newest "
+        "first: the first question of every incident.",
+    )
+    viewer = graphene.Field(
+        answers.Viewer, required=True, description="The principal and roles of the caller."
+    )
+
+    @staticmethod
+    def resolve_node(_root: Any, info: Any, id: str) -> StoreNode | None:
+        """Look the node up."""
+        context = context_of(info)
+        _guard_credentials(info, parse_id(id, "id").kind)
+        return context.store.get_nodes([id]).get(id)
+
+    @staticmethod
+    def resolve_nodes(
+        _root: Any, info: Any, kind: str, first: int | None = None, after: str | None = None
+    ) -> dict[str, Any]:
+        """One page of nodes of the kind."""
+        context = context_of(info)
+        node_kind = NodeKind.parse(kind, "kind")
+        _guard_credentials(info, node_kind)
+        query = NodeQuery(kind=node_kind, limit=context.limits.page_size(first), after=after)
+        page = context.store.find_nodes(query)
+        return {
+            "nodes": page.items,
+            "end_cursor": page.next_cursor,
+            "has_next_page": page.next_cursor is not None,
+        }
+
+    @staticmethod
+    def resolve_models_using_dataset(
+        _root: Any,
+        info: Any,
+        dataset: str,
+        version: str | None = None,
+        as_of: datetime | None = None,
+    ) -> investigation.ModelsUsingDataset:
+        """Ask the investigation service."""
+        store = context_of(info).store
+        return investigation.models_using_dataset(store, dataset, version, now=as_of)
+
+    @staticmethod
+    def resolve_training_provenance(
+        _root: Any, info: Any, model: str, as_of: datetime
+    ) -> investigation.TrainingProvenance:
+        """Ask the investigation service."""
+        return investigation.training_provenance(context_of(info).store, model, as_of)
+
+    @staticmethod
+    def resolve_feature_impact(
+        _root: Any, info: Any, feature: str, as_of: datetime | None = None
+    ) -> investigation.FeatureImpact:
+        """Ask the investigation service."""
+        return investigation.feature_impact(context_of(info).store, feature, now=as_of)
+
+    @staticmethod
+    def resolve_decisions(
+        _root: Any, info: Any, model: str, to: datetime, **args: Any
+    ) -> investigation.Decisions:
+        """Ask the investigation service (``from`` is a Python keyword, hence ``args``)."""
+        store = context_of(info).store
+        return investigation.decisions(store, model, args["from"], to, args.get("snapshot"))
+
+    @staticmethod
+    def resolve_impact(
+        _root: Any,
+        info: Any,
+        node: str,
+        direction: Any,
+        max_depth: int | None = None,
+        kinds: list[str] | None = None,
+        as_of: datetime | None = None,
+    ) -> answers.ImpactAnswer:
+        """Walk from the node; the depth is clamped and the answer says so via ``maxDepth``."""
+        store = context_of(info).store
+        depth = DEFAULT_IMPACT_DEPTH if max_depth is None else max_depth
+        subgraph = investigation.impact(
+            store, node, _store_direction(direction), depth, kinds, as_of
+        )
+        return answers.ImpactAnswer(subgraph, min(depth, MAX_DEPTH))
+
+    @staticmethod
+    def resolve_upstream_changes(
+        _root: Any, info: Any, node: str, since: datetime
+    ) -> investigation.UpstreamChanges:
+        """Ask the investigation service."""
+        return investigation.upstream_changes(context_of(info).store, node, since)
+
+    @staticmethod
+    def resolve_viewer(_root: Any, info: Any) -> dict[str, Any]:
+        """The caller."""
+        principal = context_of(info).principal
+        return {"principal": principal.id, "roles": sorted(r.value for r in principal.roles)}

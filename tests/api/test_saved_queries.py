@@ -1,0 +1,224 @@
+"""Every saved operation in graphql/queries runs against the reference scenario and gives the
+answers DESIGN.md section 8 tells."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from lineage.services.scenario import JOHN_DOE, content_hash
+from lineage.services.tokens import Role
+
+if TYPE_CHECKING:
+    from conftest import Api
+
+QUERIES = Path(__file__).resolve().parents[2] / "graphql" / "queries"
+V12 = "model:lending_approval@v12"
+JAN20 = "snapshot:credit_model_training_2024_01_20"
+
+
+def ids(nodes: list[dict[str, Any]]) -> list[str]:
+    return [n["id"] for n in nodes]
+
+
+def check_models_using_dataset(data: dict[str, Any]) -> None:
+    answer = data["modelsUsingDataset"]
+    assert answer["truncated"] is False
+    uses = {u["modelVersion"]["id"]: u for u in answer["uses"]}
+    # v12, its blocked candidate and v13 trained on applications v2; v10 and v11 did not.
+    assert set(uses) == {V12, "model:lending_approval@v12-rc1", "model:lending_approval@v13"}
+    assert ids(uses[V12]["path"]) == [
+        "dataset:applications@v2",
+        JAN20,
+        "run:lending_approval_v12",
+        V12,
+    ]
+    assert uses[V12]["deployed"] is True  # at 2024-01-24
+    assert uses["model:lending_approval@v13"]["deployed"] is False
+    assert uses[V12]["modelVersion"]["codeCommit"] == "abc123def456"
+
+
+def check_training_provenance(data: dict[str, Any]) -> None:
+    answer = data["trainingProvenance"]
+    assert answer["modelVersion"]["id"] == V12 and answer["serving"] is True
+    run = answer["trainingRun"]
+    assert run["codeCommit"] == "abc123def456"
+    assert run["seed"] == 42 and run["split"] == {"train": 0.8, "test": 0.2}
+    assert (run["recordsUsed"], run["recordsAvailable"]) == (400_000, 510_000)
+    snapshot = answer["snapshot"]
+    assert snapshot["id"] == JAN20 and snapshot["computedBy"] == "feast v3.1"
+    assert snapshot["contentHash"] == content_hash(JAN20)
+    assert [f["name"] for f in answer["features"]] == [
+        "credit_score",
+        "income",
+        "debt_ratio",
+        "age",
+    ]
+    hashes = {d["id"]: d["contentHash"] for d in answer["datasets"]}
+    assert hashes == {
+        "dataset:applications@v2": content_hash("dataset:applications@v2"),
+        "dataset:credit_bureau@v1": content_hash("dataset:credit_bureau@v1"),
+    }
+    counts = {d["id"]: (d["recordCount"], d["createdAt"]) for d in answer["datasets"]}
+    assert counts["dataset:applications@v2"] == (510_000, "2024-01-15T06:00:00Z")
+    assert counts["dataset:credit_bureau@v1"] == (2_100_000, "2024-01-10T06:00:00Z")
+    assert {d["id"]: d["contentHash"] for d in run["datasets"]} == hashes
+    (evaluation,) = answer["evaluations"]
+    assert evaluation["metrics"] == {"auc": 0.87, "disparate_impact": 0.98}
+    people = {a["role"]: a["agent"]["id"] for a in answer["accountable"]}
+    assert people == {
+        "owner": "person:head_of_lending",
+        "technical_steward": "person:credit_ml_lead",
+        "risk_approver": "person:model_risk_officer",
+    }
+    assert answer["triggeredBy"]["id"] == "pipeline:credit_training"
+    assert answer["truncated"] is False
+
+
+def check_feature_impact(data: dict[str, Any]) -> None:
+    answer = data["featureImpact"]
+    assert answer["truncated"] is False and answer["feature"]["id"] == "feature:credit_score"
+    assert len(answer["snapshots"]) == 4 and JAN20 in ids(answer["snapshots"])
+    assert {V12, "model:lending_approval@v13"} <= set(ids(answer["modelVersions"]))
+    # Now (after the rollback) production serves v12.
+    serving = [(s["deployment"]["id"], s["modelVersion"]["id"]) for s in answer["serving"]]
+    assert serving == [("deployment:lending_approval_production", V12)]
+    (model,) = answer["accountable"]
+    assert model["model"] == "model:lending_approval"
+    assert {a["role"] for a in model["accountable"]} == {
+        "owner",
+        "technical_steward",
+        "risk_approver",
+    }
+
+
+def check_decisions(data: dict[str, Any]) -> None:
+    answer = data["decisions"]
+    assert answer["truncated"] is False
+    batches = answer["batches"]
+    # On Jan 25 the Jan 20 snapshot fed v12 before v13 went live and after the rollback.
+    assert [b["batch"]["id"] for b in batches] == [
+        "batch:lending_approval_2024_01_25_0000",
+        "batch:lending_approval_2024_01_25_1147",
+    ]
+    for batch in batches:
+        assert batch["modelVersion"]["id"] == V12 and batch["snapshot"]["id"] == JAN20
+        assert ids(batch["datasets"]) == ["dataset:applications@v2", "dataset:credit_bureau@v1"]
+        assert sum(batch["batch"]["counts"].values()) == batch["batch"]["recordCount"]
+        assert batch["records"]["total"] == batch["batch"]["recordCount"]
+    john = [d for d in batches[0]["records"]["decisions"] if d["applicant_id"] == "john_doe_12345"]
+    assert john == [JOHN_DOE]
+    assert john[0]["decision"] == "APPROVED" and john[0]["confidence"] == 0.87
+
+
+def check_impact(data: dict[str, Any]) -> None:
+    answer = data["impact"]
+    assert answer["truncated"] is False and answer["maxDepth"] == 6
+    reached = set(ids(answer["nodes"]))
+    assert {JAN20, "run:lending_approval_v12", V12, "model:lending_approval@v13"} <= reached
+    assert "model:lending_approval@v11" not in reached  # trained on applications v1
+    assert answer["edges"] and all(
+        e["src"] in reached and e["dst"] in reached for e in answer["edges"]
+    )
+    assert {d["id"] for d in answer["depths"]} == reached
+
+
+def check_upstream_changes(data: dict[str, Any]) -> None:
+    answer = data["upstreamChanges"]
+    changed = [c["node"]["id"] for c in answer["changes"]]
+    assert changed[:2] == ["run:lending_approval_v13", "snapshot:credit_model_training_2024_01_24"]
+    times = [c["at"] for c in answer["changes"]]
+    assert times == sorted(times, reverse=True) and min(times) >= "2024-01-20T00:00:00Z"
+
+
+def check_node(data: dict[str, Any]) -> None:
+    node = data["node"]
+    assert node["id"] == V12 and node["kind"] == "ModelVersion"
+    assert node["codeCommit"] == "abc123def456" and node["snapshot"] == JAN20
+
+
+def check_nodes(data: dict[str, Any]) -> None:
+    page = data["nodes"]
+    assert page["hasNextPage"] is False and page["endCursor"] is None
+    versions = {n["id"]: n for n in page["nodes"]}
+    assert len(versions) == 5
+    assert versions["dataset:applications@v2"]["recordCount"] == 510_000
+
+
+def check_register_dataset_version(data: dict[str, Any]) -> None:
+    answer = data["registerDatasetVersion"]
+    assert answer["datasetVersion"]["id"] == "dataset:applications@v3"
+    assert answer["datasetVersion"]["version"] == "v3"
+
+
+def check_register_inference_batch(data: dict[str, Any]) -> None:
+    answer = data["registerInferenceBatch"]
+    assert answer["batch"]["id"] == "batch:lending_approval_2024_01_26_0000"
+    assert answer["batch"]["recordCount"] == 2
+
+
+CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "models_using_dataset": check_models_using_dataset,
+    "training_provenance": check_training_provenance,
+    "feature_impact": check_feature_impact,
+    "decisions": check_decisions,
+    "impact": check_impact,
+    "upstream_changes": check_upstream_changes,
+    "node": check_node,
+    "nodes": check_nodes,
+    "register_dataset_version": check_register_dataset_version,
+    "register_inference_batch": check_register_inference_batch,
+}
+SAVED = sorted(p.stem for p in QUERIES.glob("*.graphql"))
+
+
+def saved(name: str) -> tuple[str, dict[str, Any]]:
+    """A saved operation and its reference-scenario variables."""
+    query = (QUERIES / f"{name}.graphql").read_text()
+    variables = json.loads((QUERIES / f"{name}.variables.json").read_text())
+    return query, variables
+
+
+def test_every_saved_operation_has_variables_and_a_check() -> None:
+    assert SAVED, "graphql/queries holds no operations"
+    assert set(SAVED) == set(CHECKS)
+    assert all((QUERIES / f"{name}.variables.json").is_file() for name in SAVED)
+
+
+@pytest.mark.parametrize("name", SAVED)
+def test_saved_operation_answers_for_the_reference_scenario(api: Api, name: str) -> None:
+    query, variables = saved(name)
+    is_mutation = query.lstrip("# \n").startswith("mutation") or "\nmutation " in query
+    role = Role.PIPELINE if is_mutation else Role.READER
+    data = api.data(query, variables, role=role)
+    CHECKS[name](data)
+    if is_mutation:
+        (payload,) = data.values()
+        assert payload["created"] is True and payload["auditSeq"] is not None
+        again = api.data(query, variables, role=role)
+        (repeat,) = again.values()
+        assert repeat["created"] is False and repeat["auditSeq"] is None
+
+
+def test_a_registered_batch_is_read_back_by_the_decisions_query(api: Api) -> None:
+    mutation, variables = saved("register_inference_batch")
+    api.data(mutation, variables, role=Role.PIPELINE)
+    query, _ = saved("decisions")
+    window = {
+        "model": "lending_approval",
+        "from": "2024-01-26T00:00:00Z",
+        "to": "2024-01-27T00:00:00Z",
+        "first": 1,
+    }
+    (batch,) = api.data(query, window)["decisions"]["batches"]
+    assert batch["batch"]["id"] == variables["input"]["id"]
+    page = batch["records"]
+    assert page["total"] == 2 and page["hasNextPage"] is True
+    assert page["decisions"] == variables["input"]["records"][:1]
+    rest = api.data(query, window | {"after": page["endCursor"]})["decisions"]["batches"][0]
+    assert rest["records"]["decisions"] == variables["input"]["records"][1:]
+    assert rest["records"]["hasNextPage"] is False
