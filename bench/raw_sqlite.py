@@ -4,8 +4,9 @@ It answers the same question as ``SQLiteStore.traverse`` for a plain downstream 
 filters, no ``as_of``) and returns the same data, as rows rather than model objects: the
 breadth-first node IDs with their depths under the same depth limit and node budget, the node
 rows, the edges among the reached nodes, and whether a limit cut the walk short. It is what an
-engineer who knows SQLite writes: one recursive CTE read as a stream and abandoned once the
-budget is spent, then two set lookups (JSON arrays through ``json_each``, which avoids the
+engineer who knows SQLite writes: one indexed query per level expanding the whole frontier, read
+as a stream and abandoned once the budget is spent (a recursive CTE was 5-10x slower, see
+README), then two set lookups (JSON arrays through ``json_each``, which avoids the
 bound-variable limit and was faster than a 2,000-placeholder ``IN`` list when measured).
 """
 
@@ -19,16 +20,8 @@ from typing import Any
 from lineage.model.graph import Subgraph
 from lineage.model.times import to_text
 
-# Downstream = follow edges backwards (dst -> src). Depth max_depth + 1 is walked only to learn
-# whether the depth limit cut anything off.
-WALK_DOWNSTREAM = """
-WITH RECURSIVE walk(id, depth) AS (
-    SELECT ?, 0
-    UNION
-    SELECT e.src, w.depth + 1 FROM walk w JOIN edges e ON e.dst = w.id WHERE w.depth < ?
-)
-SELECT id, depth FROM walk
-"""
+# Downstream = follow edges backwards (dst -> src), one level of the walk per query.
+LEVEL_DOWNSTREAM = "SELECT src FROM edges WHERE dst IN (SELECT value FROM json_each(?))"
 NODE_ROWS = """
 SELECT id, kind, valid_from, valid_to, recorded_at, props FROM nodes
 WHERE id IN (SELECT value FROM json_each(?))
@@ -61,16 +54,23 @@ def traverse_downstream(
     conn: sqlite3.Connection, start: str, max_depth: int, max_nodes: int
 ) -> RawSubgraph:
     """Breadth-first downstream walk from ``start``, bounded like ``GraphStore.traverse``."""
-    depths: dict[str, int] = {}
+    depths: dict[str, int] = {start: 0}
     truncated = False
-    # UNION removes a node met twice at the same depth; one met again deeper is skipped here.
-    for node_id, depth in conn.execute(WALK_DOWNSTREAM, (start, max_depth + 1)):
-        if node_id in depths:
-            continue
-        if depth > max_depth or len(depths) == max_nodes:
-            truncated = True
+    frontier = [start]
+    # Level max_depth + 1 is walked only to learn whether the depth limit cut anything off.
+    for depth in range(1, max_depth + 2):
+        found: list[str] = []
+        for (node_id,) in conn.execute(LEVEL_DOWNSTREAM, (json.dumps(frontier),)):
+            if node_id in depths:
+                continue
+            if depth > max_depth or len(depths) == max_nodes:
+                truncated = True
+                break
+            depths[node_id] = depth
+            found.append(node_id)
+        if truncated or not found:
             break
-        depths[node_id] = depth
+        frontier = found
     ids = json.dumps(list(depths))
     nodes = conn.execute(NODE_ROWS, (ids,)).fetchall()
     edges = conn.execute(EDGE_ROWS, (ids,)).fetchall()

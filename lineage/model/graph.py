@@ -144,12 +144,16 @@ class Direction(StrEnum):
     BOTH = "BOTH"
 
 
+# One encoder for every call: json.dumps with non-default options builds a new one each time.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Deterministic JSON (sorted keys, no spaces) used for storage and hashing."""
     try:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        )
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidError(f"properties must be JSON values: {exc}", field="props") from exc
 
@@ -168,8 +172,60 @@ def _check_window(valid_from: datetime | None, valid_to: datetime | None) -> Non
         raise InvalidError("valid_to must be after valid_from", field="valid_to")
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class _Record:
+    """Immutable values whose ``props`` are kept as canonical JSON text and decoded on demand.
+
+    A traversal rebuilds thousands of nodes and edges from rows, and most callers read only IDs,
+    kinds and times: decoding every ``props`` up front was the larger part of a traversal's cost.
+    The canonical text is also what the store writes and the audit chain hashes, so it is computed
+    at most once per value. ``props`` must not be mutated once the value is built.
+    """
+
+    __slots__ = ("_props", "_props_json")
+    _FIELDS: tuple[str, ...] = ()
+    _props: dict[str, Any] | None
+    _props_json: str | None
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _init(self, values: dict[str, Any]) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def props(self) -> dict[str, Any]:
+        """The properties (decoded from the stored JSON on first access)."""
+        if self._props is None:
+            assert self._props_json is not None
+            object.__setattr__(self, "_props", json.loads(self._props_json))
+        assert self._props is not None
+        return self._props
+
+    def props_json(self) -> str:
+        """The canonical JSON of ``props``."""
+        if self._props_json is None:
+            object.__setattr__(self, "_props_json", canonical_json(self._props))
+        assert self._props_json is not None
+        return self._props_json
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(self.props if f == "props" else getattr(self, f) for f in self._FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, _Record)
+        return self._values() == other._values()
+
+    __hash__ = None  # type: ignore[assignment]  # props is a dict: values are not hashable
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}={v!r}" for f, v in zip(self._FIELDS, self._values(), strict=True))
+        return f"{type(self).__name__}({inner})"
+
+
+class Node(_Record):
     """A node as the store holds it.
 
     ``valid_from`` is when the thing came into being in the domain (a dataset version's creation,
@@ -177,60 +233,149 @@ class Node:
     ``recorded_at`` is set by the store on first write and never changes.
     """
 
+    __slots__ = ("id", "kind", "recorded_at", "valid_from", "valid_to")
+    _FIELDS = ("id", "kind", "valid_from", "props", "valid_to", "recorded_at")
     id: str
     kind: NodeKind
     valid_from: datetime
-    props: dict[str, Any] = field(default_factory=dict)
-    valid_to: datetime | None = None
-    recorded_at: datetime | None = None
+    valid_to: datetime | None
+    recorded_at: datetime | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        id: str,
+        kind: NodeKind,
+        valid_from: datetime,
+        props: dict[str, Any] | None = None,
+        valid_to: datetime | None = None,
+        recorded_at: datetime | None = None,
+    ) -> None:
         from lineage.model.ids import parse_id  # ids imports this module
 
-        if not isinstance(self.kind, NodeKind):
-            raise InvalidError(f"unknown node kind {self.kind!r}", field="kind")
-        if parse_id(self.id).kind is not self.kind:
-            raise InvalidError(f"{self.id!r} does not denote a {self.kind.value}", field="id")
-        _check_window(self.valid_from, self.valid_to)
+        if not isinstance(kind, NodeKind):
+            raise InvalidError(f"unknown node kind {kind!r}", field="kind")
+        if parse_id(id).kind is not kind:
+            raise InvalidError(f"{id!r} does not denote a {kind.value}", field="id")
+        _check_window(valid_from, valid_to)
+        self._init(
+            {
+                "id": id,
+                "kind": kind,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "recorded_at": recorded_at,
+                "_props": {} if props is None else props,
+                "_props_json": None,
+            }
+        )
+
+    @classmethod
+    def stored(
+        cls,
+        id: str,
+        kind: NodeKind,
+        valid_from: datetime,
+        props_json: str,
+        valid_to: datetime | None,
+        recorded_at: datetime | None,
+    ) -> Node:
+        """A node read back from a store: what the store validated on the way in is not
+        validated again, and its props stay JSON until read."""
+        node = object.__new__(cls)
+        node._init(
+            {
+                "id": id,
+                "kind": kind,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "recorded_at": recorded_at,
+                "_props": None,
+                "_props_json": props_json,
+            }
+        )
+        return node
 
     def content_hash(self) -> str:
-        """SHA-256 of everything that defines the node (not ``recorded_at``)."""
+        """SHA-256 of everything that defines the node (not ``recorded_at``).
+
+        The canonical JSON of ``{id, kind, props, valid_from, valid_to}``, assembled in sorted
+        key order around the already-encoded props rather than encoding them a second time.
+        """
+        valid_to = _ENCODER.encode(to_text(self.valid_to)) if self.valid_to else "null"
         return sha256_text(
-            canonical_json(
-                {
-                    "id": self.id,
-                    "kind": self.kind.value,
-                    "props": self.props,
-                    "valid_from": to_text(self.valid_from),
-                    "valid_to": to_text(self.valid_to) if self.valid_to else None,
-                }
-            )
+            f'{{"id":{_ENCODER.encode(self.id)},"kind":{_ENCODER.encode(self.kind.value)},'
+            f'"props":{self.props_json()},"valid_from":{_ENCODER.encode(to_text(self.valid_from))},'
+            f'"valid_to":{valid_to}}}'
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Edge:
+class Edge(_Record):
     """A typed, directed edge; ``(src, kind, dst, valid_from)`` is its identity.
 
     Structural edges have no validity window. Edges that change over time (a deployment serving a
     version, an owner of a model) carry ``valid_from`` and, once closed, ``valid_to``.
     """
 
+    __slots__ = ("dst", "kind", "src", "valid_from", "valid_to")
+    _FIELDS = ("src", "kind", "dst", "props", "valid_from", "valid_to")
     src: str
     kind: EdgeKind
     dst: str
-    props: dict[str, Any] = field(default_factory=dict)
-    valid_from: datetime | None = None
-    valid_to: datetime | None = None
+    valid_from: datetime | None
+    valid_to: datetime | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        src: str,
+        kind: EdgeKind,
+        dst: str,
+        props: dict[str, Any] | None = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+    ) -> None:
         from lineage.model.ids import parse_id
 
-        if not isinstance(self.kind, EdgeKind):
-            raise InvalidError(f"unknown edge kind {self.kind!r}", field="kind")
-        parse_id(self.src, "src")
-        parse_id(self.dst, "dst")
-        _check_window(self.valid_from, self.valid_to)
+        if not isinstance(kind, EdgeKind):
+            raise InvalidError(f"unknown edge kind {kind!r}", field="kind")
+        parse_id(src, "src")
+        parse_id(dst, "dst")
+        _check_window(valid_from, valid_to)
+        self._init(
+            {
+                "src": src,
+                "kind": kind,
+                "dst": dst,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "_props": {} if props is None else props,
+                "_props_json": None,
+            }
+        )
+
+    @classmethod
+    def stored(
+        cls,
+        src: str,
+        kind: EdgeKind,
+        dst: str,
+        props_json: str,
+        valid_from: datetime | None,
+        valid_to: datetime | None,
+    ) -> Edge:
+        """An edge read back from a store, not validated again (see :meth:`Node.stored`)."""
+        edge = object.__new__(cls)
+        edge._init(
+            {
+                "src": src,
+                "kind": kind,
+                "dst": dst,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "_props": None,
+                "_props_json": props_json,
+            }
+        )
+        return edge
 
     @property
     def key(self) -> str:
@@ -245,15 +390,11 @@ class Edge:
         )
 
     def content_hash(self) -> str:
-        """SHA-256 of everything that defines the edge."""
+        """SHA-256 of the canonical JSON of ``{key, props, valid_to}`` (assembled as for Node)."""
+        valid_to = _ENCODER.encode(to_text(self.valid_to)) if self.valid_to else "null"
         return sha256_text(
-            canonical_json(
-                {
-                    "key": self.key,
-                    "props": self.props,
-                    "valid_to": to_text(self.valid_to) if self.valid_to else None,
-                }
-            )
+            f'{{"key":{_ENCODER.encode(self.key)},"props":{self.props_json()},'
+            f'"valid_to":{valid_to}}}'
         )
 
 

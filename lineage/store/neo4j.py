@@ -176,7 +176,7 @@ def _node_row(node: Node, now: str) -> dict[str, Any]:
         "id": node.id,
         "kind": node.kind.value,
         "valid_from": to_text(node.valid_from),
-        "props": canonical_json(node.props),
+        "props": node.props_json(),
         **_flatten(node.props),
     }
     if node.valid_to is not None:
@@ -443,7 +443,7 @@ class Neo4jStore:
                     "dst": e.dst,
                     "valid_from": _opt_text(e.valid_from) or "",
                     "valid_to": _opt_text(e.valid_to),
-                    "props": canonical_json(e.props),
+                    "props": e.props_json(),
                 }
             )
         batches = [
