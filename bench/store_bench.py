@@ -67,7 +67,7 @@ class Settings:
     """Knobs shared by every backend."""
 
     seed: int = 20240125
-    batch_size: int = 5_000
+    batch_size: int = 20_000
     popular: int = 5
     typical: int = 15
     runs: int = 200

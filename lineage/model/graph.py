@@ -172,6 +172,9 @@ def _check_window(valid_from: datetime | None, valid_to: datetime | None) -> Non
         raise InvalidError("valid_to must be after valid_from", field="valid_to")
 
 
+_set = object.__setattr__  # what an immutable value uses to fill itself in
+
+
 class _Record:
     """Immutable values whose ``props`` are kept as canonical JSON text and decoded on demand.
 
@@ -282,17 +285,13 @@ class Node(_Record):
         """A node read back from a store: what the store validated on the way in is not
         validated again, and its props stay JSON until read."""
         node = object.__new__(cls)
-        node._init(
-            {
-                "id": id,
-                "kind": kind,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "recorded_at": recorded_at,
-                "_props": None,
-                "_props_json": props_json,
-            }
-        )
+        _set(node, "id", id)
+        _set(node, "kind", kind)
+        _set(node, "valid_from", valid_from)
+        _set(node, "valid_to", valid_to)
+        _set(node, "recorded_at", recorded_at)
+        _set(node, "_props", None)
+        _set(node, "_props_json", props_json)
         return node
 
     def content_hash(self) -> str:
@@ -364,17 +363,13 @@ class Edge(_Record):
     ) -> Edge:
         """An edge read back from a store, not validated again (see :meth:`Node.stored`)."""
         edge = object.__new__(cls)
-        edge._init(
-            {
-                "src": src,
-                "kind": kind,
-                "dst": dst,
-                "valid_from": valid_from,
-                "valid_to": valid_to,
-                "_props": None,
-                "_props_json": props_json,
-            }
-        )
+        _set(edge, "src", src)
+        _set(edge, "kind", kind)
+        _set(edge, "dst", dst)
+        _set(edge, "valid_from", valid_from)
+        _set(edge, "valid_to", valid_to)
+        _set(edge, "_props", None)
+        _set(edge, "_props_json", props_json)
         return edge
 
     @property

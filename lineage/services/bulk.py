@@ -17,7 +17,7 @@ from lineage.model.graph import Edge, Node
 from lineage.services.audit import append_event
 from lineage.store.base import GraphStore
 
-DEFAULT_BATCH = 5_000
+DEFAULT_BATCH = 20_000
 
 
 @dataclass(frozen=True, slots=True)
