@@ -84,169 +84,111 @@ def payload(field: str, done: Registration) -> dict[str, Any]:
     return {field: done.node, "created": done.created, "audit_seq": done.audit_seq}
 
 
-class RegisterPerson(graphene.Mutation):  # type: ignore[misc]
-    """What registerPerson did."""
+def registration(
+    name: str,
+    operation: Callable[..., Registration],
+    input_type: type[Any],
+    input_description: str,
+    node_field: str,
+    node_type: type[Any],
+    node_description: str,
+    *,
+    with_reason: bool = True,
+    defaults: Callable[[str], dict[str, Any]] | None = None,
+) -> type[Any]:
+    """One register* mutation: ``input`` (and ``reason``) in; the node, ``created`` and
+    ``auditSeq`` out. Built by a function because the seven differ only in these parameters."""
+    arguments: dict[str, Any] = {"input": input_type(required=True, description=input_description)}
+    if with_reason:
+        arguments["reason"] = graphene.String(description=_REASON)
 
-    class Meta:
-        name = "RegisterPersonPayload"
-
-    class Arguments:
-        input = inputs.PersonInput(required=True, description="The person.")
-        reason = graphene.String(description=_REASON)
-
-    person = graphene.Field(Person, required=True, description="The registered person.")
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
     def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the person."""
-        done = register(info, "registerPerson", Registry.register_person, input, reason)
-        return payload("person", done)
+        done = register(info, name, operation, input, reason, defaults=defaults)
+        return payload(node_field, done)
 
-
-class RegisterDatasetVersion(graphene.Mutation):  # type: ignore[misc]
-    """What registerDatasetVersion did."""
-
-    class Meta:
-        name = "RegisterDatasetVersionPayload"
-
-    class Arguments:
-        input = inputs.DatasetVersionInput(required=True, description="The dataset version.")
-        reason = graphene.String(description=_REASON)
-
-    dataset_version = graphene.Field(
-        DatasetVersion, required=True, description="The registered dataset version."
+    payload_name = name[0].upper() + name[1:]
+    return type(
+        payload_name,
+        (graphene.Mutation,),
+        {
+            "__doc__": f"What {name} did.",
+            "Meta": type("Meta", (), {"name": f"{payload_name}Payload"}),
+            "Arguments": type("Arguments", (), arguments),
+            node_field: graphene.Field(node_type, required=True, description=node_description),
+            "created": graphene.Boolean(required=True, description=_CREATED),
+            "audit_seq": graphene.Int(description=_AUDIT_SEQ),
+            "mutate": staticmethod(mutate),
+        },
     )
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the dataset version."""
-        done = register(
-            info, "registerDatasetVersion", Registry.register_dataset_version, input, reason
-        )
-        return payload("dataset_version", done)
 
 
-class RegisterFeatureSnapshot(graphene.Mutation):  # type: ignore[misc]
-    """What registerFeatureSnapshot did."""
-
-    class Meta:
-        name = "RegisterFeatureSnapshotPayload"
-
-    class Arguments:
-        input = inputs.FeatureSnapshotInput(required=True, description="The feature snapshot.")
-        reason = graphene.String(description=_REASON)
-
-    snapshot = graphene.Field(
-        FeatureSnapshot, required=True, description="The registered snapshot."
-    )
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the snapshot."""
-        done = register(
-            info, "registerFeatureSnapshot", Registry.register_feature_snapshot, input, reason
-        )
-        return payload("snapshot", done)
-
-
-class RegisterModel(graphene.Mutation):  # type: ignore[misc]
-    """What registerModel did."""
-
-    class Meta:
-        name = "RegisterModelPayload"
-
-    class Arguments:
-        input = inputs.ModelInput(required=True, description="The model and its people.")
-        reason = graphene.String(description=_REASON)
-
-    model = graphene.Field(Model, required=True, description="The registered model.")
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the model."""
-        done = register(info, "registerModel", Registry.register_model, input, reason)
-        return payload("model", done)
-
-
-class RegisterTrainingRun(graphene.Mutation):  # type: ignore[misc]
-    """What registerTrainingRun did."""
-
-    class Meta:
-        name = "RegisterTrainingRunPayload"
-
-    class Arguments:
-        input = inputs.TrainingRunInput(required=True, description="The training run.")
-
-    model_version = graphene.Field(
-        ModelVersion, required=True, description="The model version the run produced."
-    )
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any) -> dict[str, Any]:
-        """Register the run and its model version; ``triggeredBy`` defaults to the caller."""
-        done = register(
-            info,
-            "registerTrainingRun",
-            Registry.register_training_run,
-            input,
-            None,
-            defaults=lambda principal: {"triggered_by": principal},
-        )
-        return payload("model_version", done)
-
-
-class RegisterEvaluation(graphene.Mutation):  # type: ignore[misc]
-    """What registerEvaluation did."""
-
-    class Meta:
-        name = "RegisterEvaluationPayload"
-
-    class Arguments:
-        input = inputs.EvaluationInput(required=True, description="The evaluation.")
-        reason = graphene.String(description=_REASON)
-
-    evaluation = graphene.Field(Evaluation, required=True, description="The registered evaluation.")
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the evaluation."""
-        done = register(info, "registerEvaluation", Registry.register_evaluation, input, reason)
-        return payload("evaluation", done)
-
-
-class RegisterInferenceBatch(graphene.Mutation):  # type: ignore[misc]
-    """What registerInferenceBatch did."""
-
-    class Meta:
-        name = "RegisterInferenceBatchPayload"
-
-    class Arguments:
-        input = inputs.InferenceBatchInput(required=True, description="The batch.")
-        reason = graphene.String(description=_REASON)
-
-    batch = graphene.Field(InferenceBatch, required=True, description="The registered batch.")
-    created = graphene.Boolean(required=True, description=_CREATED)
-    audit_seq = graphene.Int(description=_AUDIT_SEQ)
-
-    @staticmethod
-    def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
-        """Register the batch; inline records go to the record store first."""
-        done = register(
-            info, "registerInferenceBatch", Registry.register_inference_batch, input, reason
-        )
-        return payload("batch", done)
+RegisterPerson = registration(
+    "registerPerson",
+    Registry.register_person,
+    inputs.PersonInput,
+    "The person.",
+    "person",
+    Person,
+    "The registered person.",
+)
+RegisterDatasetVersion = registration(
+    "registerDatasetVersion",
+    Registry.register_dataset_version,
+    inputs.DatasetVersionInput,
+    "The dataset version.",
+    "dataset_version",
+    DatasetVersion,
+    "The registered dataset version.",
+)
+RegisterFeatureSnapshot = registration(
+    "registerFeatureSnapshot",
+    Registry.register_feature_snapshot,
+    inputs.FeatureSnapshotInput,
+    "The feature snapshot.",
+    "snapshot",
+    FeatureSnapshot,
+    "The registered snapshot.",
+)
+RegisterModel = registration(
+    "registerModel",
+    Registry.register_model,
+    inputs.ModelInput,
+    "The model and its people.",
+    "model",
+    Model,
+    "The registered model.",
+)
+# triggeredBy defaults to the caller; the run's own ``reason`` field is its audit reason.
+RegisterTrainingRun = registration(
+    "registerTrainingRun",
+    Registry.register_training_run,
+    inputs.TrainingRunInput,
+    "The training run.",
+    "model_version",
+    ModelVersion,
+    "The model version the run produced.",
+    with_reason=False,
+    defaults=lambda principal: {"triggered_by": principal},
+)
+RegisterEvaluation = registration(
+    "registerEvaluation",
+    Registry.register_evaluation,
+    inputs.EvaluationInput,
+    "The evaluation.",
+    "evaluation",
+    Evaluation,
+    "The registered evaluation.",
+)
+# Inline records go to the record store before the batch is registered.
+RegisterInferenceBatch = registration(
+    "registerInferenceBatch",
+    Registry.register_inference_batch,
+    inputs.InferenceBatchInput,
+    "The batch.",
+    "batch",
+    InferenceBatch,
+    "The registered batch.",
+)
 
 
 class Mutation(graphene.ObjectType):  # type: ignore[misc]
