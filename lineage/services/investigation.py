@@ -1,7 +1,8 @@
 """The investigators' questions, answered over the GraphStore protocol.
 
 Each function answers one question of DESIGN.md section 1 and returns plain dataclasses; the
-GraphQL resolvers only translate them. Every answer that walks the graph carries ``truncated``.
+GraphQL resolvers only translate them (the dataclasses live in ``lineage.services.answers``
+and are re-exported here). Every answer that walks the graph carries ``truncated``.
 
 The walks are sized to the graph the registry writes: each one follows only the edge kinds its
 question needs, to the depth at which the answer's nodes lie, so a walk is one round trip and a
@@ -11,16 +12,47 @@ question needs, to the depth at which the answer's nodes lie, so a walk is one r
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from lineage.errors import InvalidError, NotFoundError
 from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Subgraph
 from lineage.model.ids import PREFIX_OF, NodeId, parse_id, require_kind
 from lineage.model.times import from_text, require_aware, utcnow
+from lineage.services.answers import (
+    Attribution,
+    DecisionBatch,
+    Decisions,
+    FeatureImpact,
+    ModelsUsingDataset,
+    ModelUse,
+    RecordPage,
+    Serving,
+    TrainingProvenance,
+    UpstreamChanges,
+)
 from lineage.services.record_store import RecordStore
 from lineage.store.base import MAX_DEPTH, MAX_NODES, GraphStore, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
+
+__all__ = [
+    "Attribution",
+    "DecisionBatch",
+    "Decisions",
+    "FeatureImpact",
+    "ModelUse",
+    "ModelsUsingDataset",
+    "RecordPage",
+    "Serving",
+    "TrainingProvenance",
+    "UpstreamChanges",
+    "batch_records",
+    "decisions",
+    "feature_impact",
+    "impact",
+    "models_using_dataset",
+    "training_provenance",
+    "upstream_changes",
+]
 
 MAX_RECORDS_PAGE = 500
 ROLE_ORDER = ("owner", "technical_steward", "risk_approver")
@@ -56,109 +88,6 @@ _TRAINED_KINDS = frozenset(
 )
 # Deployments and incidents point at a version too, but they are not evidence about it.
 _EVIDENCE = frozenset(EdgeKind) - {EdgeKind.SERVED, EdgeKind.AFFECTED, EdgeKind.SCORED_WITH}
-
-
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    """A person (or pipeline) accountable for a model in a role over an interval."""
-
-    role: str  # owner | technical_steward | risk_approver
-    agent: Node
-    valid_from: datetime | None
-    valid_to: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Serving:
-    """A deployment serving a model version from ``since`` (until ``until``, open if None)."""
-
-    deployment: Node
-    model_version: Node
-    since: datetime | None
-    until: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ModelUse:
-    """A model version whose training used a dataset, and the path that links them."""
-
-    model_version: Node
-    path: list[Node]  # dataset version -> snapshot -> training run -> model version
-    deployed_now: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ModelsUsingDataset:
-    """Answer to "which models use dataset X (version v)?"."""
-
-    uses: list[ModelUse]
-    truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingProvenance:
-    """How a model version was trained, as of an instant."""
-
-    model_version: Node
-    serving: bool  # whether it was deployed at the instant (else: the latest registered by then)
-    training_run: Node
-    snapshot: Node
-    features: list[Node]
-    datasets: list[Node]  # the source dataset versions the run bound, with their hashes
-    evaluations: list[Node]
-    approvals: list[Node]
-    accountable: list[Attribution]  # in force at the instant
-    triggered_by: Node | None
-    as_of: datetime
-    truncated: bool = False  # a walk behind this answer hit its node budget
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureImpact:
-    """What deprecating a feature breaks."""
-
-    feature: Node
-    snapshots: list[Node]
-    model_versions: list[Node]
-    serving: list[Serving]  # deployments serving one of those versions now
-    accountable: dict[str, list[Attribution]]  # model id -> people accountable now
-    truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionBatch:
-    """An inference batch with what it used."""
-
-    batch: Node
-    model_version: Node
-    snapshot: Node
-    datasets: list[Node]  # the dataset versions behind the snapshot
-
-
-@dataclass(frozen=True, slots=True)
-class Decisions:
-    """Batches of a model in a window."""
-
-    batches: list[DecisionBatch]
-    truncated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RecordPage:
-    """A page of individual decisions from a batch's records file."""
-
-    records: list[dict[str, object]]
-    next_cursor: str | None
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class UpstreamChanges:
-    """Everything registered upstream of a node since an instant, newest first."""
-
-    changes: list[Node]
-    depths: dict[str, int] = field(default_factory=dict)
-    truncated: bool = False
 
 
 # -- the questions -----------------------------------------------------------------------------

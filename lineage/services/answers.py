@@ -1,0 +1,114 @@
+"""What the investigators' questions answer: plain dataclasses, one per answer.
+
+``lineage.services.investigation`` computes them; the GraphQL layer only translates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lineage.model.graph import Node
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """A person (or pipeline) accountable for a model in a role over an interval."""
+
+    role: str  # owner | technical_steward | risk_approver
+    agent: Node
+    valid_from: datetime | None
+    valid_to: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """A deployment serving a model version from ``since`` (until ``until``, open if None)."""
+
+    deployment: Node
+    model_version: Node
+    since: datetime | None
+    until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUse:
+    """A model version whose training used a dataset, and the path that links them."""
+
+    model_version: Node
+    path: list[Node]  # dataset version -> snapshot -> training run -> model version
+    deployed_now: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ModelsUsingDataset:
+    """Answer to "which models use dataset X (version v)?"."""
+
+    uses: list[ModelUse]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingProvenance:
+    """How a model version was trained, as of an instant."""
+
+    model_version: Node
+    serving: bool  # whether it was deployed at the instant (else: the latest registered by then)
+    training_run: Node
+    snapshot: Node
+    features: list[Node]
+    datasets: list[Node]  # the source dataset versions the run bound, with their hashes
+    evaluations: list[Node]
+    approvals: list[Node]
+    accountable: list[Attribution]  # in force at the instant
+    triggered_by: Node | None
+    as_of: datetime
+    truncated: bool = False  # a walk behind this answer hit its node budget
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureImpact:
+    """What deprecating a feature breaks."""
+
+    feature: Node
+    snapshots: list[Node]
+    model_versions: list[Node]
+    serving: list[Serving]  # deployments serving one of those versions now
+    accountable: dict[str, list[Attribution]]  # model id -> people accountable now
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionBatch:
+    """An inference batch with what it used."""
+
+    batch: Node
+    model_version: Node
+    snapshot: Node
+    datasets: list[Node]  # the dataset versions behind the snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Decisions:
+    """Batches of a model in a window."""
+
+    batches: list[DecisionBatch]
+    truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """A page of individual decisions from a batch's records file."""
+
+    records: list[dict[str, object]]
+    next_cursor: str | None
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamChanges:
+    """Everything registered upstream of a node since an instant, newest first."""
+
+    changes: list[Node]
+    depths: dict[str, int] = field(default_factory=dict)
+    truncated: bool = False
