@@ -35,6 +35,7 @@ from lineage.graphql.errors import (
     format_error,
     is_internal,
 )
+from lineage.graphql.leaves import LeafBatchingContext
 from lineage.graphql.limits import QUERY_TOO_COMPLEX, Limits, depth_limit_rule
 
 log = structlog.get_logger("lineage.api")
@@ -173,6 +174,7 @@ def run(documents: DocumentCache, request: GraphQLRequest, context: RequestConte
         variable_values=request.variables,
         operation_name=request.operation_name,
         context_value=context,
+        execution_context_class=LeafBatchingContext,
     )
     body: dict[str, Any] = {"data": result.data}
     codes: list[str] = []
