@@ -49,24 +49,29 @@ class LeafBatchingContext(ExecutionContext):
         key = (return_type, id(field_nodes[0]))
         if key in self._plans:
             return self._plans[key]
-        steps: list[Step] | None = []
+        steps = self._leaf_steps(return_type, field_nodes)
+        self._plans[key] = steps
+        return steps
+
+    def _leaf_steps(
+        self, return_type: GraphQLObjectType, field_nodes: list[FieldNode]
+    ) -> list[Step] | None:
+        """The steps completing this selection, or None if a field is not a plain leaf."""
+        steps: list[Step] = []
         for response_key, nodes in self.collect_subfields(return_type, field_nodes).items():
             node = nodes[0]
             if len(nodes) != 1 or node.arguments or node.directives or node.selection_set:
-                steps = None
-                break
+                return None
             name = node.name.value
             if name == "__typename":
                 steps.append((response_key, None, return_type.name, False))
                 continue
             field = return_type.fields.get(name)
             if field is None or not is_leaf_type(get_named_type(field.type)):
-                steps = None
-                break
+                return None
             leaf: Any = get_named_type(field.type)
             resolve = field.resolve or self.field_resolver
             steps.append((response_key, resolve, leaf.serialize, is_non_null_type(field.type)))
-        self._plans[key] = steps
         return steps
 
     def complete_object_value(
