@@ -21,7 +21,7 @@ from lineage.errors import LineageError
 from lineage.graphql.endpoint import GraphQLEndpoint, RecordsEndpoint
 from lineage.graphql.execution import DocumentCache
 from lineage.graphql.limits import Limits
-from lineage.graphql.observability import Metrics, RequestLogMiddleware
+from lineage.graphql.observability import Metrics, RequestLogMiddleware, configure_logging
 from lineage.graphql.schema import graphql_schema
 from lineage.services.record_store import RecordStore
 from lineage.settings import Settings
@@ -82,6 +82,7 @@ def create_app(
 def create_app_from_settings(settings: Settings | None = None) -> Starlette:
     """The API over the store the settings name, opened at startup and closed at shutdown."""
     settings = settings or Settings()
+    configure_logging(settings.log_level)
     store = open_store(settings.store)
     app = create_app(store, RecordStore(settings.records_dir), settings)
 
