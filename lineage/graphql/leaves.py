@@ -18,11 +18,17 @@ from typing import Any
 from graphql import (
     ExecutionContext,
     FieldNode,
+    GraphQLInterfaceType,
+    GraphQLList,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLUnionType,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
     is_non_null_type,
+    is_object_type,
 )
 from graphql.pyutils import Path
 
@@ -74,6 +80,70 @@ class LeafBatchingContext(ExecutionContext):
             steps.append((response_key, resolve, leaf.serialize, is_non_null_type(field.type)))
         return steps
 
+    def _complete_leaves(self, plan: list[Step], result: Any, info: GraphQLResolveInfo) -> Any:
+        """Run a plan over one object; raises if any value needs the general path."""
+        out: dict[str, Any] = {}
+        for key, resolve, serialize, non_null in plan:
+            if resolve is None:
+                out[key] = serialize
+                continue
+            value = resolve(result, info)
+            if value is None:
+                if non_null:
+                    raise _Fallback
+                out[key] = None
+            else:
+                out[key] = serialize(value)
+        return out
+
+    def _object_type_of(
+        self,
+        item_type: GraphQLOutputType,
+        field_nodes: list[FieldNode],
+        info: GraphQLResolveInfo,
+        item: Any,
+    ) -> GraphQLObjectType:
+        """The concrete object type of a list item (resolving interfaces and unions)."""
+        if is_object_type(item_type):
+            assert isinstance(item_type, GraphQLObjectType)
+            return item_type
+        if not is_abstract_type(item_type):
+            raise _Fallback
+        assert isinstance(item_type, GraphQLInterfaceType | GraphQLUnionType)
+        resolve = item_type.resolve_type or self.type_resolver
+        runtime = resolve(item, info, item_type)
+        if self.is_awaitable(runtime):
+            raise _Fallback
+        return self.ensure_valid_runtime_type(runtime, item_type, field_nodes, info, item)
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_nodes: list[FieldNode],
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+    ) -> Any:
+        """Complete a list of plain objects in one loop (no per-item paths or dispatch)."""
+        item_type = return_type.of_type
+        if is_non_null_type(item_type):
+            item_type = item_type.of_type  # type: ignore[union-attr]
+        if isinstance(result, list) and (is_object_type(item_type) or is_abstract_type(item_type)):
+            try:
+                out = []
+                for item in result:
+                    if item is None:
+                        raise _Fallback
+                    object_type = self._object_type_of(item_type, field_nodes, info, item)
+                    plan = None if object_type.is_type_of else self._plan(object_type, field_nodes)
+                    if plan is None:
+                        raise _Fallback
+                    out.append(self._complete_leaves(plan, item, info))
+                return out
+            except Exception:
+                pass  # the general path gives the exact value or error
+        return super().complete_list_value(return_type, field_nodes, info, path, result)
+
     def complete_object_value(
         self,
         return_type: GraphQLObjectType,
@@ -84,22 +154,9 @@ class LeafBatchingContext(ExecutionContext):
     ) -> Any:
         """Complete ``result`` in one loop when its selection is all plain leaves."""
         plan = None if return_type.is_type_of else self._plan(return_type, field_nodes)
-        if plan is None:
-            return super().complete_object_value(return_type, field_nodes, info, path, result)
-        out: dict[str, Any] = {}
-        try:
-            for key, resolve, serialize, non_null in plan:
-                if resolve is None:
-                    out[key] = serialize
-                    continue
-                value = resolve(result, info)
-                if value is None:
-                    if non_null:
-                        raise _Fallback
-                    out[key] = None
-                else:
-                    out[key] = serialize(value)
-        except Exception:
-            # Let the general path produce the exact error (with its path) or value.
-            return super().complete_object_value(return_type, field_nodes, info, path, result)
-        return out
+        if plan is not None:
+            try:
+                return self._complete_leaves(plan, result, info)
+            except Exception:
+                pass  # the general path gives the exact value or error (with its path)
+        return super().complete_object_value(return_type, field_nodes, info, path, result)
