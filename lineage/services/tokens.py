@@ -23,7 +23,7 @@ from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.ids import make_id, parse_id, require_kind
 from lineage.model.times import to_text, utcnow
 from lineage.services.audit import append_event
-from lineage.store.base import MAX_PAGE, GraphStore, NodeQuery
+from lineage.store.base import GraphStore, iter_all_nodes
 
 TOKEN_PREFIX = "lin"
 _TOKEN = re.compile(rf"^{TOKEN_PREFIX}_(?P<id>[0-9a-f]{{16}})_(?P<secret>[A-Za-z0-9_-]{{43}})$")
@@ -202,14 +202,5 @@ def authenticate(store: GraphStore, token: str, now: datetime | None = None) -> 
 
 def list_tokens(store: GraphStore, principal: str | None = None) -> list[Node]:
     """Every credential (of ``principal``), oldest first; revoked ones carry ``revoked_at``."""
-    props = {"principal": principal} if principal else {}
-    found: list[Node] = []
-    cursor: str | None = None
-    while True:
-        page = store.find_nodes(
-            NodeQuery(kind=NodeKind.CREDENTIAL, props=props, limit=MAX_PAGE, after=cursor)
-        )
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
+    props = {"principal": principal} if principal else None
+    return list(iter_all_nodes(store, NodeKind.CREDENTIAL, props))

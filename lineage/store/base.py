@@ -161,11 +161,14 @@ class GraphStore(Protocol):
         """Release connections."""
 
 
-def iter_all_nodes(store: GraphStore, kind: NodeKind | None = None) -> Iterator[Node]:
-    """Every node (of ``kind``), page by page."""
+def iter_all_nodes(
+    store: GraphStore, kind: NodeKind | None = None, props: Mapping[str, Scalar] | None = None
+) -> Iterator[Node]:
+    """Every node (of ``kind``, with ``props``), page by page."""
     cursor: str | None = None
     while True:
-        page = store.find_nodes(NodeQuery(kind=kind, limit=MAX_PAGE, after=cursor))
+        query = NodeQuery(kind=kind, props=props or {}, limit=MAX_PAGE, after=cursor)
+        page = store.find_nodes(query)
         yield from page.items
         if page.next_cursor is None:
             return
