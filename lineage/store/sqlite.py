@@ -85,7 +85,12 @@ ON CONFLICT (src, kind, dst, valid_from) DO UPDATE SET
     valid_to = excluded.valid_to, props = excluded.props
 """
 
-_EDGE_VALID_AT = "AND (e.valid_from <= ?) AND (e.valid_to IS NULL OR e.valid_to > ?)"
+
+def _valid_at(table: str = "", param: str = "?") -> str:
+    """SQL: the edge held at the instant ``param`` (a structural edge's '' start always holds)."""
+    return (
+        f"{table}valid_from <= {param} AND ({table}valid_to IS NULL OR {table}valid_to > {param})"
+    )
 
 
 def _path_of(uri: str) -> str:
@@ -388,7 +393,7 @@ class SQLiteStore:
             args.append(json.dumps(sorted(k.value for k in query.kinds)))
         if query.as_of is not None:
             at = to_text(query.as_of)
-            where.append("valid_from <= ? AND (valid_to IS NULL OR valid_to > ?)")
+            where.append(_valid_at())
             args += [at, at]
         if query.after is not None:
             where.append("(src, kind, dst, valid_from) > (?, ?, ?, ?)")
@@ -465,7 +470,7 @@ class SQLiteStore:
         filters = ""
         if spec.as_of is not None:
             at = to_text(spec.as_of)
-            filters += f" {_EDGE_VALID_AT} AND n.valid_from <= ?"
+            filters += f" AND {_valid_at('e.')} AND n.valid_from <= ?"
             arm_args += [at, at, at]
         if spec.edge_kinds is not None:
             filters += " AND e.kind IN (SELECT value FROM json_each(?))"
@@ -508,7 +513,7 @@ class SQLiteStore:
             args.append(json.dumps(sorted(k.value for k in spec.edge_kinds)))
         if spec.as_of is not None:
             n = len(args) + 1
-            where.append(f"valid_from <= ?{n} AND (valid_to IS NULL OR valid_to > ?{n})")
+            where.append(_valid_at(param=f"?{n}"))
             args.append(to_text(spec.as_of))
         rows = conn.execute(
             f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(where)} "
