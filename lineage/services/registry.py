@@ -76,24 +76,30 @@ class Registry:
     ) -> Registration:
         """Register a person (owner, approver, engineer); ``manager`` links actedOnBehalfOf."""
         rec = parse_record(PersonRecord, data)
-        node = self._node(rec.id, NodeKind.PERSON, rec.since, rec, exclude={"id", "since"})
-        plan = _Plan(primary=node, immutable=[node])
-        if rec.manager:
-            plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, rec.manager))
-            plan.references[rec.manager] = "manager"
-        return self._apply("register_person", reason, plan, rec, time_defaulted=rec.since is None)
+        return self._register_agent("register_person", reason, rec, NodeKind.PERSON, "manager")
 
     def register_pipeline(
         self, data: PipelineRecord | Input, reason: str = "register pipeline"
     ) -> Registration:
         """Register an automated agent; ``owner`` links actedOnBehalfOf."""
         rec = parse_record(PipelineRecord, data)
-        node = self._node(rec.id, NodeKind.PIPELINE, rec.since, rec, exclude={"id", "since"})
+        return self._register_agent("register_pipeline", reason, rec, NodeKind.PIPELINE, "owner")
+
+    def _register_agent(
+        self,
+        action: str,
+        reason: str,
+        rec: PersonRecord | PipelineRecord,
+        kind: NodeKind,
+        on_behalf_of: str,
+    ) -> Registration:
+        node = self._node(rec.id, kind, rec.since, rec, exclude={"id", "since"})
         plan = _Plan(primary=node, immutable=[node])
-        if rec.owner:
-            plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, rec.owner))
-            plan.references[rec.owner] = "owner"
-        return self._apply("register_pipeline", reason, plan, rec, time_defaulted=rec.since is None)
+        principal = getattr(rec, on_behalf_of)
+        if principal:
+            plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, principal))
+            plan.references[principal] = on_behalf_of
+        return self._apply(action, reason, plan, rec, time_defaulted=rec.since is None)
 
     # -- data --------------------------------------------------------------------------------
 
