@@ -21,7 +21,8 @@ from rich.console import Console
 
 from bench import report
 from bench.generate import GraphConfig, ProvenanceGraph, chunked
-from lineage.model.graph import Direction, Edge, EdgeKind, Node, canonical_json
+from lineage.model.canonical import canonical_json
+from lineage.model.graph import Direction, Edge, EdgeKind, Node
 from lineage.model.times import to_text, utcnow
 from lineage.services.bulk import load
 from lineage.store.base import GraphStore, TraversalSpec

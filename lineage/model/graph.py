@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +9,7 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from lineage.errors import InvalidError
+from lineage.model.canonical import canonical_json, json_string, sha256_text
 from lineage.model.times import require_aware, to_text
 
 
@@ -144,25 +144,6 @@ class Direction(StrEnum):
     BOTH = "BOTH"
 
 
-# One encoder for every call: json.dumps with non-default options builds a new one each time.
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
-
-
-def canonical_json(value: Any) -> str:
-    """Deterministic JSON (sorted keys, no spaces) used for storage and hashing."""
-    try:
-        return _ENCODER.encode(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidError(f"properties must be JSON values: {exc}", field="props") from exc
-
-
-def sha256_text(text: str) -> str:
-    """Hex SHA-256 of UTF-8 text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def _check_window(valid_from: datetime | None, valid_to: datetime | None) -> None:
     if valid_from is not None:
         require_aware(valid_from, "valid_from")
@@ -181,13 +162,15 @@ class _Record:
     A traversal rebuilds thousands of nodes and edges from rows, and most callers read only IDs,
     kinds and times: decoding every ``props`` up front was the larger part of a traversal's cost.
     The canonical text is also what the store writes and the audit chain hashes, so it is computed
-    at most once per value. ``props`` must not be mutated once the value is built.
+    at most once per value, and so is the content hash. ``props`` must not be mutated once the
+    value is built.
     """
 
-    __slots__ = ("_props", "_props_json")
+    __slots__ = ("_hash", "_props", "_props_json")
     _FIELDS: tuple[str, ...] = ()
     _props: dict[str, Any] | None
     _props_json: str | None
+    _hash: str | None
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -211,6 +194,16 @@ class _Record:
             object.__setattr__(self, "_props_json", canonical_json(self._props))
         assert self._props_json is not None
         return self._props_json
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of everything that defines the value."""
+        if self._hash is None:
+            object.__setattr__(self, "_hash", sha256_text(self._canonical()))
+        assert self._hash is not None
+        return self._hash
+
+    def _canonical(self) -> str:
+        raise NotImplementedError
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(self.props if f == "props" else getattr(self, f) for f in self._FIELDS)
@@ -269,6 +262,7 @@ class Node(_Record):
                 "recorded_at": recorded_at,
                 "_props": {} if props is None else props,
                 "_props_json": None,
+                "_hash": None,
             }
         )
 
@@ -292,18 +286,16 @@ class Node(_Record):
         _set(node, "recorded_at", recorded_at)
         _set(node, "_props", None)
         _set(node, "_props_json", props_json)
+        _set(node, "_hash", None)
         return node
 
-    def content_hash(self) -> str:
-        """SHA-256 of everything that defines the node (not ``recorded_at``).
-
-        The canonical JSON of ``{id, kind, props, valid_from, valid_to}``, assembled in sorted
-        key order around the already-encoded props rather than encoding them a second time.
-        """
-        valid_to = _ENCODER.encode(to_text(self.valid_to)) if self.valid_to else "null"
-        return sha256_text(
-            f'{{"id":{_ENCODER.encode(self.id)},"kind":{_ENCODER.encode(self.kind.value)},'
-            f'"props":{self.props_json()},"valid_from":{_ENCODER.encode(to_text(self.valid_from))},'
+    def _canonical(self) -> str:
+        # The canonical JSON of {id, kind, props, valid_from, valid_to} (not recorded_at),
+        # assembled in sorted key order around the already-encoded props.
+        valid_to = json_string(to_text(self.valid_to)) if self.valid_to else "null"
+        return (
+            f'{{"id":{json_string(self.id)},"kind":{json_string(self.kind)},'
+            f'"props":{self.props_json()},"valid_from":{json_string(to_text(self.valid_from))},'
             f'"valid_to":{valid_to}}}'
         )
 
@@ -348,6 +340,7 @@ class Edge(_Record):
                 "valid_to": valid_to,
                 "_props": {} if props is None else props,
                 "_props_json": None,
+                "_hash": None,
             }
         )
 
@@ -370,13 +363,14 @@ class Edge(_Record):
         _set(edge, "valid_to", valid_to)
         _set(edge, "_props", None)
         _set(edge, "_props_json", props_json)
+        _set(edge, "_hash", None)
         return edge
 
     @property
     def key(self) -> str:
         """A string form of the identity, stable across backends."""
         start = to_text(self.valid_from) if self.valid_from else ""
-        return f"{self.src}|{self.kind.value}|{self.dst}|{start}"
+        return f"{self.src}|{self.kind}|{self.dst}|{start}"  # a StrEnum formats as its value
 
     def valid_at(self, instant: datetime) -> bool:
         """Whether the edge held at ``instant``."""
@@ -384,12 +378,11 @@ class Edge(_Record):
             self.valid_to is None or instant < self.valid_to
         )
 
-    def content_hash(self) -> str:
-        """SHA-256 of the canonical JSON of ``{key, props, valid_to}`` (assembled as for Node)."""
-        valid_to = _ENCODER.encode(to_text(self.valid_to)) if self.valid_to else "null"
-        return sha256_text(
-            f'{{"key":{_ENCODER.encode(self.key)},"props":{self.props_json()},'
-            f'"valid_to":{valid_to}}}'
+    def _canonical(self) -> str:
+        # The canonical JSON of {key, props, valid_to}, assembled as for Node.
+        valid_to = json_string(to_text(self.valid_to)) if self.valid_to else "null"
+        return (
+            f'{{"key":{json_string(self.key)},"props":{self.props_json()},"valid_to":{valid_to}}}'
         )
 
 

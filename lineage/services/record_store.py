@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lineage.errors import ConflictError, InvalidError, NotFoundError
-from lineage.model.graph import canonical_json
+from lineage.model.canonical import canonical_json
 
 DEFAULT_RECORDS_DIR = "./lineage-records"
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lineage.model.graph import Edge, EdgeKind, Node, NodeKind, canonical_json, sha256_text
+from lineage.model.canonical import canonical_json, sha256_text
+from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.times import to_text
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
