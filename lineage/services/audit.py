@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lineage.model.graph import Edge, Node, canonical_json, sha256_text
+from lineage.model.canonical import canonical_json, sha256_text
+from lineage.model.graph import Edge, Node
 from lineage.model.times import to_text, utcnow
 from lineage.store.base import AuditEvent, GraphStore, iter_all_edges, iter_all_nodes
 
@@ -39,24 +40,24 @@ def event_hash(
     action: str,
     reason: str,
     payload_hash: str,
-    subjects: dict[str, str],
+    subjects_json: str,
     prev_hash: str,
 ) -> str:
-    """The hash that links an event into the chain."""
-    return sha256_text(
-        canonical_json(
-            {
-                "seq": seq,
-                "at": to_text(at),
-                "actor": actor,
-                "action": action,
-                "reason": reason,
-                "payload_hash": payload_hash,
-                "subjects": subjects,
-                "prev_hash": prev_hash,
-            }
-        )
+    """The hash that links an event into the chain: SHA-256 of the canonical JSON of the event's
+    fields, ``subjects`` given already encoded. It is the last key in sorted order, so the
+    document is the encoding of the other fields with it spliced in before the closing brace."""
+    fields = canonical_json(
+        {
+            "seq": seq,
+            "at": to_text(at),
+            "actor": actor,
+            "action": action,
+            "reason": reason,
+            "payload_hash": payload_hash,
+            "prev_hash": prev_hash,
+        }
     )
+    return sha256_text(f'{fields[:-1]},"subjects":{subjects_json}}}')
 
 
 def append_event(
@@ -81,6 +82,7 @@ def append_event(
     seq = head.seq + 1 if head else 1
     prev = head.hash if head else GENESIS
     at = at or utcnow()
+    subjects_json = canonical_json(subjects)
     event = AuditEvent(
         seq=seq,
         at=at,
@@ -91,7 +93,8 @@ def append_event(
         subjects=subjects,
         prev_hash=prev,
         payload=body,
-        hash=event_hash(seq, at, actor, action, reason, payload_hash, subjects, prev),
+        hash=event_hash(seq, at, actor, action, reason, payload_hash, subjects_json, prev),
+        subjects_json=subjects_json,
     )
     store.append_audit(event)
     return event
@@ -144,7 +147,7 @@ def verify(store: GraphStore, progress: Callable[[str, int], None] | None = None
                 event.action,
                 event.reason,
                 event.payload_hash,
-                event.subjects,
+                event.subjects_text(),
                 event.prev_hash,
             )
             if recomputed != event.hash:

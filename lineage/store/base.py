@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from lineage.errors import InvalidError
+from lineage.model.canonical import canonical_json
 from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Page, Subgraph
 
 MAX_DEPTH = 12
@@ -100,7 +101,9 @@ class AuditEvent:
     """One link of the hash-chained audit log.
 
     ``subjects`` maps every node ID and edge key the write touched to its content hash, so the
-    chain can prove each stored node and edge is what the service wrote.
+    chain can prove each stored node and edge is what the service wrote. ``subjects_json`` is
+    its canonical JSON when the writer already has it (a batch load's map runs to megabytes),
+    so a store need not encode it again; it takes no part in comparisons.
     """
 
     seq: int
@@ -113,6 +116,11 @@ class AuditEvent:
     prev_hash: str
     hash: str
     payload: dict[str, Any] | None = None
+    subjects_json: str | None = field(default=None, compare=False, repr=False)
+
+    def subjects_text(self) -> str:
+        """The canonical JSON of ``subjects``."""
+        return self.subjects_json or canonical_json(self.subjects)
 
 
 @runtime_checkable

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from lineage.model.canonical import canonical_json, sha256_text
 from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
-from lineage.services.audit import GENESIS, append_event, verify
+from lineage.model.times import to_text
+from lineage.services.audit import GENESIS, append_event, event_hash, verify
 from lineage.services.registry import Registry
 from lineage.store import GraphStore
 
@@ -134,3 +136,24 @@ def test_edges_are_certified_too(store: GraphStore, tmp_path: Path) -> None:
     tamper(store, 'UPDATE edges SET props = \'{"role":"boss"}\'')
     report = verify(store)
     assert not report.ok and report.broken_seq == 1
+
+
+def test_event_hash_is_the_hash_of_the_whole_event_in_canonical_form() -> None:
+    # The hash splices the pre-encoded subjects into the event's JSON; it must stay the hash
+    # of the plain canonical encoding, or every chain written before would stop verifying.
+    at = datetime(2024, 1, 25, 11, 47, tzinfo=UTC)
+    subjects = {"node:model:lending_approval@v12": "a" * 64, "edge:x|USED|y|": "b" * 64}
+    whole = {
+        "seq": 7,
+        "at": to_text(at),
+        "actor": "person:head_of_lending",
+        "action": "rollback",
+        "reason": "approval rate for 65+ fell",
+        "payload_hash": "c" * 64,
+        "subjects": subjects,
+        "prev_hash": "d" * 64,
+    }
+    assert event_hash(
+        7, at, "person:head_of_lending", "rollback", "approval rate for 65+ fell", "c" * 64,
+        canonical_json(subjects), "d" * 64,
+    ) == sha256_text(canonical_json(whole))
