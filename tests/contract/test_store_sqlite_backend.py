@@ -5,6 +5,7 @@ These tests open their own SQLite stores instead of using the parametrized ``sto
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -117,3 +118,41 @@ def test_sqlite_writers_on_two_threads_both_commit(sqlite_store: GraphStore) -> 
 
     assert all(not t.is_alive() for t in threads)
     assert len(sqlite_store.find_nodes(NodeQuery(limit=100)).items) == 40
+
+
+def test_sqlite_store_of_the_earlier_schema_opens_and_deletes_edges_with_nodes(
+    tmp_path: Path,
+) -> None:
+    # The first schema declared edge ends as ON DELETE CASCADE foreign keys and indexed a JSON
+    # property; both are gone, and a store written with it must keep working.
+    path = tmp_path / "earlier.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE nodes (id TEXT PRIMARY KEY, kind TEXT NOT NULL, valid_from TEXT NOT NULL,
+            valid_to TEXT, recorded_at TEXT NOT NULL, props TEXT NOT NULL);
+        CREATE INDEX nodes_content_hash ON nodes (json_extract(props, '$.content_hash'))
+            WHERE json_extract(props, '$.content_hash') IS NOT NULL;
+        CREATE TABLE edges (eid INTEGER PRIMARY KEY,
+            src TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE, kind TEXT NOT NULL,
+            dst TEXT NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+            valid_from TEXT NOT NULL DEFAULT '', valid_to TEXT, props TEXT NOT NULL,
+            UNIQUE (src, kind, dst, valid_from));
+        """
+    )
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        store.upsert_nodes([_node("run:r1"), _node("snapshot:s1"), _node("snapshot:s2")])
+        store.upsert_edges([Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s1"),
+                            Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s2")])
+        assert store.delete_nodes(["snapshot:s1"]) == 1
+        assert [e.dst for e in store.find_edges(EdgeQuery()).items] == ["snapshot:s2"]
+    finally:
+        store.close()
+    conn = sqlite3.connect(path)
+    try:
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+    assert "nodes_content_hash" not in indexes
