@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from lineage.errors import InvalidError
 
@@ -16,6 +17,10 @@ def require_aware(value: datetime, field: str) -> datetime:
     return value.astimezone(UTC)
 
 
+# Graphs repeat instants (daily batch windows, a deployment's start on every edge), and
+# formatting or parsing one costs microseconds: the two hot conversions are memoised. Equal
+# datetimes are the same instant, so they share one text; a naive one raises and is not cached.
+@lru_cache(maxsize=8192)
 def to_text(value: datetime) -> str:
     """Fixed-width UTC text (microseconds, ``Z``): lexical order equals time order."""
     if value.tzinfo is not UTC:
@@ -29,6 +34,7 @@ def from_text(text: str) -> datetime:
     return require_aware(datetime.fromisoformat(text), "datetime")
 
 
+@lru_cache(maxsize=8192)
 def from_stored(text: str) -> datetime:
     """Parse text a store wrote with :func:`to_text` (trusted: always UTC, no re-validation)."""
     return datetime.fromisoformat(text)
