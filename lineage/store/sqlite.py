@@ -32,6 +32,7 @@ from lineage.model.graph import (
 from lineage.model.times import from_stored, from_text, to_text, utcnow
 from lineage.store.base import MAX_PAGE, AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
+from lineage.store.wal_checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -170,9 +171,11 @@ class SQLiteStore:
         try:
             self._conn().executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            self.close()
             raise UnavailableError(
                 f"{self.path} is not a usable SQLite store: {exc}", field="store"
             ) from exc
+        self._checkpointer: WalCheckpointer | None = WalCheckpointer(self.path)
 
     # -- connections and transactions -------------------------------------------------------
 
@@ -190,6 +193,7 @@ class SQLiteStore:
                 # Off also for stores created when edges declared ON DELETE CASCADE.
                 conn.execute("PRAGMA foreign_keys=OFF")
                 conn.execute("PRAGMA busy_timeout=30000")
+                conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             except sqlite3.Error as exc:
                 raise UnavailableError(f"cannot open {self.path}: {exc}", field="store") from exc
             self._local.conn = conn
@@ -225,6 +229,7 @@ class SQLiteStore:
             except sqlite3.OperationalError as exc:
                 raise UnavailableError(f"cannot start a write transaction: {exc}") from exc
             self._local.depth = 1
+            changes = conn.total_changes
             try:
                 yield
             except BaseException:
@@ -237,6 +242,8 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
                 raise UnavailableError(f"commit failed: {exc}") from exc
+            if self._checkpointer is not None:
+                self._checkpointer.wrote(conn.total_changes - changes)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -555,6 +562,10 @@ class SQLiteStore:
     def close(self) -> None:
         """Close every thread's connection."""
         self._closed = True
+        checkpointer = getattr(self, "_checkpointer", None)
+        if checkpointer is not None:
+            checkpointer.close()
+            self._checkpointer = None
         with self._lock:
             for conn in self._all:
                 conn.close()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from lineage.model.graph import Edge, EdgeKind, Node
 from lineage.model.ids import kind_of
 from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, open_store
+from lineage.store.sqlite import SQLiteStore
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
 WAIT_SECONDS = 10.0
@@ -156,3 +158,26 @@ def test_sqlite_store_of_the_earlier_schema_opens_and_deletes_edges_with_nodes(
     finally:
         conn.close()
     assert "nodes_content_hash" not in indexes
+
+
+def _wait_for(condition: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_sqlite_checkpoints_a_large_write_off_the_writers_thread(tmp_path: Path) -> None:
+    store = SQLiteStore(f"sqlite:///{tmp_path}/ckpt.db")
+    try:
+        checkpointer = store._checkpointer
+        assert checkpointer is not None
+        store.upsert_nodes([_node("run:small")])
+        assert checkpointer.runs == 0  # one row does not wake the thread
+        store.upsert_nodes([_node(f"run:r{i}") for i in range(checkpointer.every_rows)])
+        assert _wait_for(lambda: checkpointer.runs >= 1)
+        assert len(store.get_nodes([f"run:r{i}" for i in range(10)])) == 10
+    finally:
+        store.close()
