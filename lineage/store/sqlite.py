@@ -12,7 +12,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -147,10 +146,6 @@ def _audit(row: tuple[Any, ...]) -> AuditEvent:
     )
 
 
-def _opt_text(value: datetime | None) -> str | None:
-    return to_text(value) if value is not None else None
-
-
 class SQLiteStore:
     """GraphStore on a SQLite file."""
 
@@ -255,10 +250,10 @@ class SQLiteStore:
         rows = [
             (
                 n.id,
-                n.kind.value,
+                str(n.kind),  # a StrEnum's value, without the enum property's cost
                 to_text(n.valid_from),
-                _opt_text(n.valid_to),
-                _opt_text(n.recorded_at) or now,
+                to_text(n.valid_to) if n.valid_to else None,
+                to_text(n.recorded_at) if n.recorded_at else now,
                 n.props_json(),
             )
             for n in nodes
@@ -273,24 +268,24 @@ class SQLiteStore:
         rows = [
             (
                 e.src,
-                e.kind.value,
+                str(e.kind),
                 e.dst,
-                _opt_text(e.valid_from) or "",
-                _opt_text(e.valid_to),
+                to_text(e.valid_from) if e.valid_from else "",
+                to_text(e.valid_to) if e.valid_to else None,
                 e.props_json(),
             )
             for e in edges
         ]
-        ends = sorted({e.src for e in edges} | {e.dst for e in edges})
+        ends = list({e.src for e in edges} | {e.dst for e in edges})
         with self._write() as conn:
             found = {
                 r[0]
                 for r in conn.execute(
                     "SELECT id FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(ends),),
+                    (orjson.dumps(ends).decode(),),
                 )
             }
-            missing = [i for i in ends if i not in found]
+            missing = sorted(i for i in ends if i not in found)
             if missing:
                 raise NotFoundError(
                     f"edge end {missing[0]!r} does not exist",
