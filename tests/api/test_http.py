@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 from lineage.errors import UnavailableError
@@ -73,3 +74,12 @@ def test_every_response_carries_a_request_id_and_a_sane_given_one_is_kept(api: A
     assert kept.headers["x-request-id"] == "trace-42"
     replaced = api.client.get("/healthz", headers={"X-Request-ID": "bad id\twith junk"})
     assert replaced.headers["x-request-id"] != "bad id\twith junk"
+
+
+def test_serving_freezes_what_startup_built_until_shutdown(records: RecordStore) -> None:
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(DownStore(), records)) as client:  # type: ignore[arg-type]
+        assert gc.get_freeze_count() > 0
+        assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() == 0
