@@ -37,12 +37,15 @@ log = structlog.get_logger("lineage.api")
 
 class AnswerResponse(JSONResponse):
     """A GraphQL answer, encoded by orjson: an ``impact`` answer runs to hundreds of kilobytes,
-    which the standard library's encoder took about 3 ms to write, ten times orjson's time.
-    (Answers hold only what GraphQL serialised: strings, finite numbers, booleans, nulls.)"""
+    which the standard library's encoder took about 3 ms to write, ten times orjson's time."""
 
     def render(self, content: Any) -> bytes:
-        """The body bytes."""
-        return orjson.dumps(content)
+        """The body bytes; what orjson refuses (an integer past 64 bits in a ``props`` object)
+        goes through the standard library's encoder."""
+        try:
+            return orjson.dumps(content)
+        except orjson.JSONEncodeError:
+            return super().render(content)
 
 
 def _unauthenticated(reason: str) -> JSONResponse:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lineage.errors import UnavailableError
 from lineage.graphql.app import create_app
+from lineage.model.graph import Node, NodeKind
+
+T0 = datetime(2024, 1, 10, tzinfo=UTC)
 
 if TYPE_CHECKING:
     from conftest import Api
@@ -83,3 +87,13 @@ def test_serving_freezes_what_startup_built_until_shutdown(records: RecordStore)
         assert gc.get_freeze_count() > 0
         assert client.get("/healthz").status_code == 200
     assert gc.get_freeze_count() == 0
+
+
+def test_an_answer_orjson_cannot_encode_is_still_answered_exactly(api: Api) -> None:
+    # orjson stops at 64-bit integers; a property may hold a larger one.
+    big = 2**70
+    api.store.upsert_nodes(
+        [Node("dataset:huge@v1", NodeKind.DATASET_VERSION, T0, {"record_count": big})]
+    )
+    data = api.data('{ node(id: "dataset:huge@v1") { props } }')
+    assert data["node"]["props"] == {"record_count": big}
