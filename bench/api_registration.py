@@ -25,9 +25,11 @@ from rich.progress import Progress
 from bench import report
 from bench.api_graph import BatchTarget
 from bench.api_server import ApiError, GraphQLClient, saved_operation
+from bench.store_bench import ACTOR
 from lineage.model.graph import NodeKind
 from lineage.model.times import to_text
-from lineage.store.base import MAX_PAGE, GraphStore
+from lineage.services.audit import append_event, edge_subject, node_subject
+from lineage.store.base import MAX_PAGE, EdgeQuery, GraphStore
 
 WINDOWS_FROM = datetime(2030, 1, 1, tzinfo=UTC)  # after every generated batch
 
@@ -200,16 +202,31 @@ def measure_registration(
 
 
 def remove_batches(store: GraphStore, registered: list[str]) -> int:
-    """Delete the batches a run registered (and their edges), as retention would.
+    """Delete the batches a run registered, and their edges, as retention would: audited.
 
     A reused graph then stays the one the generator built, so runs on it stay comparable; the
-    audit log keeps the registrations.
+    audit log keeps the registrations and records their removal, so ``lineage verify`` holds.
     """
     with store.transaction():
-        return sum(
+        deleted: list[str] = []
+        for offset in range(0, len(registered), MAX_PAGE):
+            page = registered[offset : offset + MAX_PAGE]
+            deleted += [node_subject(i) for i in store.get_nodes(page)]
+            for batch in page:  # a batch has a handful of edges: one page each way
+                for query in (EdgeQuery(src=batch), EdgeQuery(dst=batch)):
+                    deleted += [edge_subject(e) for e in store.find_edges(query).items]
+        removed = sum(
             store.delete_nodes(registered[offset : offset + MAX_PAGE])
             for offset in range(0, len(registered), MAX_PAGE)
         )
+        append_event(
+            store,
+            actor=ACTOR,
+            action="delete",
+            reason="api benchmark: remove the batches this run registered",
+            deleted=deleted,
+        )
+        return removed
 
 
 def stored_check(store: GraphStore, registered: list[str]) -> dict[str, int]:

@@ -17,6 +17,7 @@ from bench.api_registration import Load
 from bench.api_server import api_server
 from bench.generate import GraphConfig
 from lineage.model.graph import NodeKind
+from lineage.services.audit import verify
 from lineage.store.base import iter_all_nodes
 from lineage.store.sqlite import SQLiteStore
 
@@ -84,7 +85,7 @@ def test_concurrent_registration_has_no_errors_and_every_batch_is_stored(
     assert registration["audit_seqs_unique"]
 
 
-def test_the_registered_batches_are_removed_so_a_reused_graph_stays_as_built(
+def test_the_registered_batches_are_removed_audited_so_a_reused_graph_stays_as_built(
     built: BuiltGraph, result: dict[str, Any]
 ) -> None:
     assert result["registration"]["removed_after"] == result["registration"]["acknowledged"]
@@ -93,6 +94,7 @@ def test_the_registered_batches_are_removed_so_a_reused_graph_stays_as_built(
         assert built.nodes_by_kind[NodeKind.INFERENCE_BATCH.value] == sum(
             1 for _ in iter_all_nodes(store, NodeKind.INFERENCE_BATCH)
         )
+        assert verify(store).ok  # the removal is audited, not done behind the chain's back
     finally:
         store.close()
 
