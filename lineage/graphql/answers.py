@@ -300,16 +300,46 @@ class ImpactAnswer:
         self.max_depth = max_depth
 
 
-class UpstreamChange(graphene.ObjectType):  # type: ignore[misc]
-    """Something registered upstream of the node."""
+_CHANGES = {
+    "REGISTERED": "The node came into being (its validFrom).",
+    "ENDED": "The node stopped being true (a person left), or the edge stopped holding.",
+    "STARTED": "The edge began to hold: a new owner, a deployment serving another version.",
+}
 
-    node = graphene.Field(Node, required=True, description="What was registered.")
-    at = DateTime(required=True, description="When it came into being.")
+
+class ChangeKind(graphene.Enum):  # type: ignore[misc]
+    """What happened upstream."""
+
+    REGISTERED = investigation.ChangeKind.REGISTERED.value
+    ENDED = investigation.ChangeKind.ENDED.value
+    STARTED = investigation.ChangeKind.STARTED.value
+
+    @property
+    def description(self) -> str:
+        """Per-value description."""
+        return _CHANGES[self.name]
+
+
+class UpstreamChange(graphene.ObjectType):  # type: ignore[misc]
+    """Something that changed upstream of the node: a node registered or ended, or a temporal
+    edge (an owner, a deployment's version) that started or ended."""
+
+    node = graphene.Field(
+        Node, required=True, description="What changed; for an edge, its dependent end."
+    )
+    at = DateTime(required=True, description="When it happened.")
+    what = graphene.Field(ChangeKind, required=True, description="What happened.")
+    edge = graphene.Field(Edge, description="The edge that started or ended; null for a node.")
     depth = graphene.Int(description="Hops upstream of the node asked about.")
+
+    @staticmethod
+    def resolve_what(change: investigation.Change, _info: Any) -> str:
+        """The kind of change."""
+        return change.what.value
 
 
 class UpstreamChanges(graphene.ObjectType):  # type: ignore[misc]
-    """Everything registered upstream of a node since an instant, newest first."""
+    """Everything that changed upstream of a node since an instant, newest first."""
 
     changes = graphene.List(
         graphene.NonNull(UpstreamChange), required=True, description="Newest first."
@@ -317,14 +347,6 @@ class UpstreamChanges(graphene.ObjectType):  # type: ignore[misc]
     truncated = graphene.Boolean(
         required=True, description="True when a depth or size limit cut the search short."
     )
-
-    @staticmethod
-    def resolve_changes(answer: investigation.UpstreamChanges, _info: Any) -> list[dict[str, Any]]:
-        """Each change with its time and distance."""
-        return [
-            {"node": node, "at": node.valid_from, "depth": answer.depths.get(node.id)}
-            for node in answer.changes
-        ]
 
 
 class NodePage(graphene.ObjectType):  # type: ignore[misc]

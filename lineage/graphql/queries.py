@@ -135,9 +135,10 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
     upstream_changes = graphene.Field(
         answers.UpstreamChanges,
         node=graphene.ID(required=True, description="The node under investigation."),
-        since=DateTime(required=True, description="Only what came into being at or after this."),
-        description="Everything registered upstream of the node since the instant, newest "
-        "first: the first question of every incident.",
+        since=DateTime(required=True, description="Only what changed at or after this."),
+        description="Everything that changed upstream of the node since the instant, newest "
+        "first (nodes registered or ended, owners and deployed versions that started or "
+        "ended): the first question of every incident.",
     )
     viewer = graphene.Field(
         answers.Viewer, required=True, description="The principal and roles of the caller."

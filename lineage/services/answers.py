@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-from lineage.model.graph import Node
+from lineage.model.graph import Edge, Node
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +106,28 @@ class RecordPage:
     total: int
 
 
+class ChangeKind(StrEnum):
+    """What happened upstream."""
+
+    REGISTERED = "REGISTERED"  # a node came into being
+    ENDED = "ENDED"  # a node stopped being true (a person left), or a temporal edge closed
+    STARTED = "STARTED"  # a temporal edge began to hold (a new owner, a deployment's new version)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change upstream: ``node`` is what changed, or for an edge its dependent end."""
+
+    at: datetime
+    what: ChangeKind
+    node: Node
+    edge: Edge | None = None
+    depth: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class UpstreamChanges:
     """Everything registered upstream of a node since an instant, newest first."""
 
-    changes: list[Node]
-    depths: dict[str, int] = field(default_factory=dict)
+    changes: list[Change]
     truncated: bool = False

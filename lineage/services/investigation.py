@@ -20,6 +20,8 @@ from lineage.model.ids import PREFIX_OF, NodeId, parse_id, require_kind
 from lineage.model.times import from_text, require_aware, utcnow
 from lineage.services.answers import (
     Attribution,
+    Change,
+    ChangeKind,
     DecisionBatch,
     Decisions,
     FeatureImpact,
@@ -36,6 +38,8 @@ from lineage.store.cursor import decode_cursor, encode_cursor
 
 __all__ = [
     "Attribution",
+    "Change",
+    "ChangeKind",
     "DecisionBatch",
     "Decisions",
     "FeatureImpact",
@@ -416,9 +420,13 @@ def impact(
 
 
 def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamChanges:
-    """Nodes upstream of ``node`` whose ``valid_from`` is at or after ``since``, newest first.
+    """What changed upstream of ``node`` at or after ``since``, newest first.
 
-    One traversal at the store's maximum depth and budget; ``depths`` are hops from ``node``.
+    A change is a node registered (its ``valid_from``) or ended (its ``valid_to``: a person
+    leaving), or a temporal edge that started or ended: a new owner, a deployment switching
+    version. Structural edges come with the node that registered them and are not listed apart.
+    The start node's own edges count (its owners are upstream of it); its own registration does
+    not. One traversal at the store's maximum depth and budget; ``depth`` is hops from ``node``.
     """
     start = str(parse_id(node, "node"))
     cutoff = require_aware(since, "since")
@@ -429,14 +437,27 @@ def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamC
         ),
         "node",
     )
-    changed = [n for n in sub.nodes if n.id != start and n.valid_from >= cutoff]
-    changed.sort(key=lambda n: n.id)
-    changed.sort(key=lambda n: n.valid_from, reverse=True)
-    return UpstreamChanges(
-        changes=changed,
-        depths={n.id: sub.depths[n.id] for n in changed if n.id in sub.depths},
-        truncated=sub.truncated,
-    )
+    nodes = {n.id: n for n in sub.nodes}
+    changes: list[Change] = []
+    for n in sub.nodes:
+        if n.id == start:
+            continue
+        depth = sub.depths.get(n.id)
+        if n.valid_from >= cutoff:
+            changes.append(Change(n.valid_from, ChangeKind.REGISTERED, n, depth=depth))
+        if n.valid_to is not None and n.valid_to >= cutoff:
+            changes.append(Change(n.valid_to, ChangeKind.ENDED, n, depth=depth))
+    for e in sub.edges:
+        if e.valid_from is None or e.src not in nodes:
+            continue
+        depth = sub.depths.get(e.src)
+        if e.valid_from >= cutoff:
+            changes.append(Change(e.valid_from, ChangeKind.STARTED, nodes[e.src], e, depth))
+        if e.valid_to is not None and e.valid_to >= cutoff:
+            changes.append(Change(e.valid_to, ChangeKind.ENDED, nodes[e.src], e, depth))
+    changes.sort(key=lambda c: (c.node.id, c.edge.key if c.edge else "", c.what))
+    changes.sort(key=lambda c: c.at, reverse=True)
+    return UpstreamChanges(changes=changes, truncated=sub.truncated)
 
 
 # -- helpers -----------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ def check_upstream_changes(data: dict[str, Any]) -> None:
     answer = data["upstreamChanges"]
     changed = [c["node"]["id"] for c in answer["changes"]]
     assert changed[:2] == ["run:lending_approval_v13", "snapshot:credit_model_training_2024_01_24"]
+    assert [(c["what"], c["edge"]) for c in answer["changes"][:2]] == [("REGISTERED", None)] * 2
     times = [c["at"] for c in answer["changes"]]
     assert times == sorted(times, reverse=True) and min(times) >= "2024-01-20T00:00:00Z"
 
@@ -222,3 +223,18 @@ def test_a_registered_batch_is_read_back_by_the_decisions_query(api: Api) -> Non
     rest = api.data(query, window | {"after": page["endCursor"]})["decisions"]["batches"][0]
     assert rest["records"]["decisions"] == variables["input"]["records"][1:]
     assert rest["records"]["hasNextPage"] is False
+
+
+def test_upstream_changes_of_a_batch_show_the_rollout_and_the_rollback(api: Api) -> None:
+    query, _ = saved("upstream_changes")
+    variables = {"node": "batch:lending_approval_2024_01_25_1147", "since": "2024-01-25T00:00:00Z"}
+    changes = api.data(query, variables)["upstreamChanges"]["changes"]
+    assert [(c["at"], c["what"], c["edge"]["dst"]) for c in changes] == [
+        ("2024-01-25T11:47:00Z", "STARTED", "model:lending_approval@v12"),
+        ("2024-01-25T11:47:00Z", "ENDED", "model:lending_approval@v13"),
+        ("2024-01-25T10:00:00Z", "ENDED", "model:lending_approval@v12"),
+        ("2024-01-25T10:00:00Z", "STARTED", "model:lending_approval@v13"),
+    ]
+    assert {(c["node"]["id"], c["edge"]["kind"]) for c in changes} == {
+        ("deployment:lending_approval_production", "SERVED")
+    }

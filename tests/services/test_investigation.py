@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 
 from lineage.errors import InvalidError, NotFoundError
-from lineage.model.graph import Direction, NodeKind
+from lineage.model.graph import Direction, Node, NodeKind
 from lineage.services import investigation as inv
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
@@ -537,20 +537,65 @@ def test_impact_from_an_unknown_node_is_not_found_naming_node(store: GraphStore)
     assert caught.value.field == "node"
 
 
+def changed(answer: inv.UpstreamChanges) -> list[tuple[str, str, str | None]]:
+    return [(c.what.value, c.node.id, c.edge.dst if c.edge else None) for c in answer.changes]
+
+
 def test_upstream_changes_of_v13_since_jan_24_are_its_snapshot_and_run_newest_first(
     store: GraphStore,
 ) -> None:
     answer = inv.upstream_changes(store, V13, t("2024-01-24T00:00"))
-    assert ids(answer.changes) == ["run:lending_approval_v13", SNAPSHOT_JAN24]
-    assert answer.depths == {"run:lending_approval_v13": 1, SNAPSHOT_JAN24: 2}
+    assert changed(answer) == [
+        ("REGISTERED", "run:lending_approval_v13", None),
+        ("REGISTERED", SNAPSHOT_JAN24, None),
+    ]
+    assert [c.depth for c in answer.changes] == [1, 2]
     assert not answer.truncated
 
 
 def test_upstream_changes_leave_out_older_inputs_and_the_start(store: GraphStore) -> None:
-    found = ids(inv.upstream_changes(store, V13, t("2024-01-24T00:00")).changes)
+    found = ids(c.node for c in inv.upstream_changes(store, V13, t("2024-01-24T00:00")).changes)
     assert APPLICATIONS_V2 not in found and V13 not in found
-    older = ids(inv.upstream_changes(store, V13, t("2024-01-15T00:00")).changes)
-    assert APPLICATIONS_V2 in older
+    older = inv.upstream_changes(store, V13, t("2024-01-15T00:00")).changes
+    assert APPLICATIONS_V2 in ids(c.node for c in older)
+
+
+def test_upstream_of_a_batch_shows_its_deployment_switching_versions(store: GraphStore) -> None:
+    # The incident: v13 went live at 10:00 and was rolled back to v12 at 11:47.
+    answer = inv.upstream_changes(store, batch_id("2024-01-25T11:47:00"), t("2024-01-25T00:00"))
+    assert [(c.at, *change) for c, change in zip(answer.changes, changed(answer), strict=True)] == [
+        (t("2024-01-25T11:47"), "STARTED", DEPLOYMENT, V12),
+        (t("2024-01-25T11:47"), "ENDED", DEPLOYMENT, V13),
+        (t("2024-01-25T10:00"), "ENDED", DEPLOYMENT, V12),
+        (t("2024-01-25T10:00"), "STARTED", DEPLOYMENT, V13),
+    ]
+
+
+def test_upstream_changes_include_a_new_owner_and_the_old_one_leaving(
+    store: GraphStore, registry: Registry
+) -> None:
+    new_owner = registry.register_person(
+        {"id": "person:new_head_of_lending", "name": "New head", "since": "2024-01-02T00:00:00Z"}
+    ).node.id
+    registry.assign_role(MODEL, "owner", new_owner, t("2024-01-26T09:00"), "reorganisation")
+    old_term = next(
+        c.edge for c in inv.upstream_changes(store, V13, t("2024-01-26T00:00")).changes
+        if c.what is inv.ChangeKind.ENDED and c.edge is not None
+    )
+    assert old_term is not None
+    old_owner = store.get_nodes([old_term.dst])[old_term.dst]
+    store.upsert_nodes([Node(old_owner.id, old_owner.kind, old_owner.valid_from,
+                             old_owner.props, valid_to=t("2024-01-26T17:00"))])
+
+    answer = inv.upstream_changes(store, V13, t("2024-01-26T00:00"))
+
+    assert changed(answer) == [
+        ("ENDED", old_owner.id, None),
+        ("ENDED", MODEL, old_owner.id),
+        ("STARTED", MODEL, new_owner),
+    ]
+    assert [c.at for c in answer.changes] == [t("2024-01-26T17:00"), *[t("2024-01-26T09:00")] * 2]
+    assert [c.depth for c in answer.changes] == [2, 1, 1]
 
 
 # -- round trips ------------------------------------------------------------------------------
