@@ -20,8 +20,8 @@ with an HTTP client that keeps its connection alive:
   zero errors.
 
 The machine this runs on is usually shared: read the ratios, not absolute figures between runs.
-The batches a run registers (under IDs unique to the run) are deleted at its end, so a reused
-database stays the generated graph; its audit log keeps growing.
+The batches a run registers (under IDs unique to the run) are deleted at its end, with an audit
+event, so a reused database stays the generated graph and still verifies; its log keeps growing.
 
 The modules behind it: ``bench.api_graph`` (build or reuse the graph), ``bench.api_server`` (the
 server subprocess and the client), ``bench.api_registration`` (the concurrent clients).
