@@ -307,17 +307,11 @@ _CHANGES = {
 }
 
 
-class ChangeKind(graphene.Enum):  # type: ignore[misc]
-    """What happened upstream."""
-
-    REGISTERED = investigation.ChangeKind.REGISTERED.value
-    ENDED = investigation.ChangeKind.ENDED.value
-    STARTED = investigation.ChangeKind.STARTED.value
-
-    @property
-    def description(self) -> str:
-        """Per-value description."""
-        return _CHANGES[self.name]
+ChangeKind = graphene.Enum.from_enum(
+    investigation.ChangeKind,
+    # graphene calls a callable description with each value, and with None for the type.
+    description=lambda value: _CHANGES[value.name] if value else "What happened upstream.",
+)
 
 
 class UpstreamChange(graphene.ObjectType):  # type: ignore[misc]
@@ -331,11 +325,6 @@ class UpstreamChange(graphene.ObjectType):  # type: ignore[misc]
     what = graphene.Field(ChangeKind, required=True, description="What happened.")
     edge = graphene.Field(Edge, description="The edge that started or ended; null for a node.")
     depth = graphene.Int(description="Hops upstream of the node asked about.")
-
-    @staticmethod
-    def resolve_what(change: investigation.Change, _info: Any) -> str:
-        """The kind of change."""
-        return change.what.value
 
 
 class UpstreamChanges(graphene.ObjectType):  # type: ignore[misc]
