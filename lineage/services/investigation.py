@@ -448,7 +448,7 @@ def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamC
         if n.valid_to is not None and n.valid_to >= cutoff:
             changes.append(Change(n.valid_to, ChangeKind.ENDED, n, depth=depth))
     for e in sub.edges:
-        if e.valid_from is None or e.src not in nodes:
+        if e.valid_from is None:  # structural: it came with the node that registered it
             continue
         depth = sub.depths.get(e.src)
         if e.valid_from >= cutoff:
