@@ -6,8 +6,24 @@ Backends translate driver errors into these; the API maps ``code`` to
 
 from __future__ import annotations
 
+import reprlib
 from enum import StrEnum
 from typing import Any
+
+_SHOWN = reprlib.Repr()  # Python 3.11's Repr takes no arguments: the limits are attributes
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring = 2, 4, 4, 60
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` as an error message may echo it: its ``repr``, shortened to about ``limit``
+    characters with an ellipsis and the full length when longer, so a 5,000-character input
+    does not come back whole."""
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    text = _SHOWN.repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 class ErrorCode(StrEnum):

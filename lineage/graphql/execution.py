@@ -19,6 +19,7 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    ValuesOfCorrectTypeRule,
     execute_sync,
     get_operation_ast,
     parse,
@@ -32,6 +33,8 @@ from lineage.graphql.errors import (
     INTERNAL,
     PARSE_FAILED,
     VALIDATION_FAILED,
+    InputValueRule,
+    cause_of,
     format_error,
     is_internal,
 )
@@ -95,9 +98,17 @@ def operation_label(document: DocumentNode, operation_name: str | None) -> str:
     return f"{operation.operation.value}:{'+'.join(fields) or '-'}"
 
 
+def _log_bug(message: str, error: GraphQLError) -> None:
+    cause = cause_of(error)
+    log.error(message, path=error.path, error=repr(cause), exc_info=cause)
+
+
 def _failed(
     errors: list[GraphQLError], default_code: str, context: RequestContext, label: str = "unknown"
 ) -> Outcome:
+    for error in errors:
+        if is_internal(error):
+            _log_bug("validation failed", error)
     formatted = [
         format_error(e, default_code=default_code, request_id=context.request_id) for e in errors
     ]
@@ -128,7 +139,9 @@ class DocumentCache:
         self.size = size
         self._entries: OrderedDict[str, Prepared] = OrderedDict()
         self._lock = threading.Lock()
-        self._rules = (*specified_rules, depth_limit_rule(limits.max_query_depth))
+        # Inline values graphql-core refuses are reported as INVALID naming the field.
+        rules = [InputValueRule if r is ValuesOfCorrectTypeRule else r for r in specified_rules]
+        self._rules = (*rules, depth_limit_rule(limits.max_query_depth))
 
     def prepare(self, query: str) -> Prepared:
         """The prepared form of ``query``, from the cache when it was seen before."""
@@ -182,12 +195,7 @@ def run(documents: DocumentCache, request: GraphQLRequest, context: RequestConte
         formatted = []
         for error in result.errors:
             if is_internal(error):
-                log.error(
-                    "resolver failed",
-                    path=error.path,
-                    error=repr(error.original_error),
-                    exc_info=error.original_error,
-                )
+                _log_bug("resolver failed", error)
             formatted.append(
                 format_error(error, default_code=INTERNAL, request_id=context.request_id)
             )

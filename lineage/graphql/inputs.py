@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import graphene
 
-from lineage.graphql.scalars import JSON, DateTime
+from lineage.graphql.scalars import JSON, BigInt, DateTime
 
 
 class PersonInput(graphene.InputObjectType):  # type: ignore[misc]
@@ -28,7 +28,7 @@ class DatasetVersionInput(graphene.InputObjectType):  # type: ignore[misc]
     content_hash = graphene.String(
         required=True, description="SHA-256 of the content (`lineage hash PATH` computes it)."
     )
-    record_count = graphene.BigInt(required=True, description="How many records it holds.")
+    record_count = BigInt(required=True, description="How many records it holds.")
     created_at = DateTime(required=True, description="When the version was created.")
     uri = graphene.String(description="Where the content is stored.")
     description = graphene.String(description="Free text.")
@@ -51,7 +51,7 @@ class FeatureSnapshotInput(graphene.InputObjectType):  # type: ignore[misc]
     content_hash = graphene.String(required=True, description="SHA-256 of the snapshot.")
     computed_by = graphene.String(required=True, description="What computed it, e.g. `feast v3.1`.")
     created_at = DateTime(required=True, description="When it was computed.")
-    record_count = graphene.BigInt(description="How many rows it holds.")
+    record_count = BigInt(description="How many rows it holds.")
 
 
 class ModelInput(graphene.InputObjectType):  # type: ignore[misc]
@@ -93,8 +93,8 @@ class TrainingRunInput(graphene.InputObjectType):  # type: ignore[misc]
     parameters = JSON(description="Hyper-parameters.")
     split = JSON(description="Fractions adding up to 1, e.g. {train: 0.8, test: 0.2}.")
     seed = graphene.Int(description="Random seed.")
-    records_available = graphene.BigInt(required=True, description="Records available.")
-    records_used = graphene.BigInt(required=True, description="Records used.")
+    records_available = BigInt(required=True, description="Records available.")
+    records_used = BigInt(required=True, description="Records used.")
     triggered_by = graphene.ID(
         description="The Person or Pipeline that ran it (default: the caller)."
     )
@@ -123,7 +123,7 @@ class InferenceBatchInput(graphene.InputObjectType):  # type: ignore[misc]
     snapshot = graphene.ID(required=True, description="The FeatureSnapshot it used.")
     window_start = DateTime(required=True, description="Start of the window.")
     window_end = DateTime(required=True, description="End of the window (exclusive).")
-    record_count = graphene.BigInt(required=True, description="How many decisions.")
+    record_count = BigInt(required=True, description="How many decisions.")
     counts = JSON(description="Decisions per outcome, e.g. {APPROVED: 11, DECLINED: 13}.")
     statistics = JSON(description="Summary statistics (null rates, ranges, rates by group...).")
     records_hash = graphene.String(
@@ -133,3 +133,8 @@ class InferenceBatchInput(graphene.InputObjectType):  # type: ignore[misc]
         graphene.NonNull(JSON), description="The decisions inline, one JSON object each."
     )
     deployment = graphene.ID(description="The Deployment that served it.")
+    skew_reason = graphene.String(
+        description="Why the batch was scored with another feature snapshot than its model "
+        "version was trained on (1 to 2,000 characters). Required for such a batch, refused "
+        "for one that uses the trained snapshot; recorded on the batch as `snapshot_skew`."
+    )

@@ -11,13 +11,14 @@ import re
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import EventDict
 
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
@@ -126,8 +127,43 @@ class RequestLogMiddleware:
                 )
 
 
-def configure_logging(level: str = "info") -> None:
-    """JSON logs on stderr for structlog and the standard library (uvicorn included)."""
+REDACTED = "[REDACTED]"
+# A token this service issues (lin_<16 hex>_<43 urlsafe>, matched whatever the length of the
+# secret, so a cut-off one goes too), and whatever follows "Bearer" (anyone's credential).
+_TOKEN = re.compile(r"lin_[0-9a-f]{16}_[A-Za-z0-9_\-]+")
+_BEARER = re.compile(r"(bearer\s+)[^\s'\",;]+", re.IGNORECASE)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every bearer token and ``Bearer`` credential replaced by ``[REDACTED]``."""
+    return _BEARER.sub(rf"\1{REDACTED}", _TOKEN.sub(REDACTED, text))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact_text(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    # Anything else is rendered as JSONRenderer would (its __structlog__, else its repr),
+    # which may hold a credential.
+    structured = getattr(value, "__structlog__", None)
+    return _redacted(structured()) if callable(structured) else redact_text(repr(value))
+
+
+def redact_secrets(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
+    """A structlog processor: no credential in any value, exception text included (so it runs
+    after the exception is rendered)."""
+    return {key: _redacted(value) for key, value in event_dict.items()}
+
+
+def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
+    """JSON logs on stderr (or ``stream``) for structlog and the standard library (uvicorn
+    included). Tracebacks are rendered without local variables, and every credential is
+    redacted: no token reaches the log, even in the locals of a failing request's frames."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -140,13 +176,15 @@ def configure_logging(level: str = "info") -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.dict_tracebacks,
+                structlog.processors.ExceptionRenderer(tracebacks),
+                redact_secrets,
                 structlog.processors.JSONRenderer(),
             ],
         )

@@ -116,6 +116,53 @@ def json_string(text: str) -> str:
     return encode_basestring(text)
 
 
+# The deepest nesting of objects and lists a JSON value in a registration may have (statistics,
+# parameters, a decision): real ones stay under ten, and the encoders, pydantic and the stores
+# each give up somewhere between 255 and 1,000 levels, so the limit is ours, stated and checked
+# at the door rather than discovered as an internal error halfway through a write.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value: Any) -> int:
+    """How deeply objects and lists nest in ``value`` (a scalar is 0, ``{}`` and ``[1]`` are 1).
+
+    Iterative, so a value nested far too deep is measured, not a RecursionError.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list | tuple):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def shallow_json(value: Any) -> Any:
+    """``value``, or ValueError (what validators and scalars raise) when it nests deeper than
+    :data:`MAX_JSON_DEPTH`."""
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise ValueError(
+            f"JSON values may nest objects and lists at most {MAX_JSON_DEPTH} levels deep; "
+            f"this one nests {depth}"
+        )
+    return value
+
+
+def check_json_depth(value: Any, field: str) -> None:
+    """INVALID naming ``field`` when ``value`` nests deeper than :data:`MAX_JSON_DEPTH`."""
+    try:
+        shallow_json(value)
+    except ValueError as exc:
+        raise InvalidError(str(exc), field=field) from None
+
+
 def sha256_text(text: str) -> str:
     """Hex SHA-256 of UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

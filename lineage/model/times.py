@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
 from lineage.errors import InvalidError
+
+# The fraction of a second in ISO 8601 text: after hh:mm:ss (or hhmmss), a '.' or ',' and digits.
+_FRACTION = re.compile(r"\d\d:?\d\d:?\d\d[.,](\d+)")
 
 
 def require_aware(value: datetime, field: str) -> datetime:
@@ -15,6 +19,21 @@ def require_aware(value: datetime, field: str) -> datetime:
             "datetime must carry a timezone (naive datetimes are ambiguous)", field=field
         )
     return value.astimezone(UTC)
+
+
+def require_microseconds(text: str, field: str) -> str:
+    """Return ``text``, or raise INVALID naming ``field`` if it gives more than 6 fractional
+    digits of a second: datetimes hold microseconds, and the parsers would silently drop the
+    rest, so two different instants would be stored as one."""
+    match = _FRACTION.search(text)
+    if match is not None and len(match[1]) > 6:
+        raise InvalidError(
+            "instants have at most microsecond precision: up to 6 fractional digits of a "
+            "second (2024-01-24T00:00:00.123456Z) or none (2024-01-24T00:00:00Z); this one "
+            f"has {len(match[1])}",
+            field=field,
+        )
+    return text
 
 
 # Graphs repeat instants (daily batch windows, a deployment's start on every edge), and
