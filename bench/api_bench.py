@@ -61,6 +61,7 @@ from bench.store_bench import MAX_DEPTH, MAX_NODES, machine, progress_bar
 from lineage.model.graph import Direction, Subgraph
 from lineage.model.times import to_text
 from lineage.services.investigation import training_provenance
+from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Role
 from lineage.store.base import TraversalSpec
 from lineage.store.sqlite import SQLiteStore
@@ -251,7 +252,7 @@ def run_api(graph: BuiltGraph, settings: Settings, console: Console) -> dict[str
         work = Path(tmp)
         store = SQLiteStore(graph.uri)
         try:
-            tokens = issue_tokens(store)
+            tokens = issue_tokens(store, RecordStore(work / "records"))
             starts = graph.start_nodes(settings.popular, settings.typical)
             sample = sample_models(store, settings.seed, settings.models, settings.instants)
             log_path = work / "server.log"

@@ -20,10 +20,11 @@ from typing import Any
 from rich.console import Console
 
 from bench.generate import GraphConfig, ProvenanceGraph, chunked
-from bench.store_bench import ACTOR, progress_bar
+from bench.store_bench import ACTOR, progress_bar, register_actor
 from bench.store_bench import Settings as StoreSettings
 from lineage.model.graph import Direction, EdgeKind, NodeKind
 from lineage.services.bulk import load
+from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Role, create_token
 from lineage.store.base import MAX_PAGE, NodeQuery, TraversalSpec
 from lineage.store.sqlite import SQLiteStore
@@ -80,6 +81,7 @@ def build_graph(path: Path, config: GraphConfig, console: Console) -> BuiltGraph
     started = perf_counter()
     store = SQLiteStore(f"sqlite:///{path}")
     try:
+        register_actor(store, RecordStore(path.parent / "records"))
         with progress_bar(console) as progress:
             task = progress.add_task(f"generate + load {config.nodes:,} nodes", total=config.nodes)
             for chunk, _ in chunked(graph.items(), LOAD_CHUNK):
@@ -134,11 +136,13 @@ def open_graph(path: Path, config: GraphConfig) -> BuiltGraph:
 
 @dataclass(frozen=True, slots=True)
 class BatchTarget:
-    """What a registered inference batch binds: a model version, its snapshot, a deployment."""
+    """What a registered inference batch binds: a model version, its snapshot, a deployment
+    serving that version since ``serving_since`` (and still)."""
 
     model_version: str
     snapshot: str
     deployment: str
+    serving_since: datetime
 
 
 @dataclass(slots=True)
@@ -174,10 +178,12 @@ def sample_models(store: SQLiteStore, seed: int, models: int, instants: int) -> 
             until = edge.valid_to or edge.valid_from + timedelta(days=2)
             sample.provenance.append((model.id, edge.valid_from + (until - edge.valid_from) / 2))
         nodes = {n.id: n for n in walk.nodes}
-        for edge in served:
+        # A batch must be attributed to a deployment serving its version for its whole window:
+        # the version each deployment still serves, whose window has no end.
+        for edge in (e for e in served if e.valid_to is None):
             snapshot = nodes[edge.dst].props.get("snapshot")
             if isinstance(snapshot, str):
-                sample.targets.append(BatchTarget(edge.dst, snapshot, edge.src))
+                sample.targets.append(BatchTarget(edge.dst, snapshot, edge.src, edge.valid_from))
         chosen += 1
         if chosen == models:
             break
@@ -186,8 +192,9 @@ def sample_models(store: SQLiteStore, seed: int, models: int, instants: int) -> 
     return sample
 
 
-def issue_tokens(store: SQLiteStore) -> dict[Role, str]:
+def issue_tokens(store: SQLiteStore, records: RecordStore) -> dict[Role, str]:
     """A reader token for a person and a pipeline token for an inference pipeline."""
+    register_actor(store, records)  # a graph built before agents had to be registered lacks it
     person = store.find_nodes(NodeQuery(kind=NodeKind.PERSON, limit=1)).items[0]
     pipelines = store.find_nodes(NodeQuery(kind=NodeKind.PIPELINE, limit=MAX_PAGE)).items
     pipeline = next((p for p in pipelines if "inference" in p.id), pipelines[0])

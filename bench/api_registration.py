@@ -31,8 +31,6 @@ from lineage.model.times import to_text
 from lineage.services.audit import append_event, edge_subject, node_subject
 from lineage.store.base import MAX_PAGE, EdgeQuery, GraphStore
 
-WINDOWS_FROM = datetime(2030, 1, 1, tzinfo=UTC)  # after every generated batch
-
 
 @dataclass(frozen=True)
 class Load:
@@ -128,7 +126,9 @@ class Client:
         batch_id = f"batch:apibench_{self.run_tag}_c{self.index:02d}_{n:06d}"
         # Clients walk the targets in step, so concurrent batches bind different versions.
         target = self.targets[(self.index + n * self.load.clients) % len(self.targets)]
-        at = WINDOWS_FROM + timedelta(days=self.index, minutes=n)
+        # Inside the target's open serving window and in the past: a batch must be attributed
+        # to a deployment serving its version then, and no registration is dated in the future.
+        at = target.serving_since + timedelta(days=self.index, seconds=n)
         variables = {"input": batch_input(batch_id, target, at, self.load.records_per_batch)}
         started = perf_counter_ns()
         try:
@@ -152,7 +152,12 @@ def measure_registration(
 
     Returns the summary and the IDs of every batch the API acknowledged.
     """
-    run_tag = f"{datetime.now(UTC):%Y%m%d%H%M%S}_{secrets.token_hex(2)}"
+    now = datetime.now(UTC)
+    run_tag = f"{now:%Y%m%d%H%M%S}_{secrets.token_hex(2)}"
+    # Client i's windows start i days into the serving window, one second apart.
+    targets = [t for t in targets if t.serving_since + timedelta(days=load.clients + 1) < now]
+    if not targets:
+        raise RuntimeError("no sampled deployment has served its version long enough")
     window = Window()
 
     def open_window() -> None:

@@ -12,6 +12,7 @@ Credentials come from the URI (``bolt://user:password@host:7687``) or
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Sequence
 from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
@@ -21,10 +22,12 @@ from rich.console import Console
 
 from bench import report
 from bench.generate import GraphConfig, ProvenanceGraph, chunked
+from bench.store_bench import ACTOR, register_actor
 from lineage.model.canonical import canonical_json
 from lineage.model.graph import Direction, Edge, EdgeKind, Node
 from lineage.model.times import to_text, utcnow
 from lineage.services.bulk import load
+from lineage.services.record_store import RecordStore
 from lineage.store.base import GraphStore, TraversalSpec
 
 if TYPE_CHECKING:
@@ -216,11 +219,12 @@ def _store_side(
     except ModuleNotFoundError:
         return "neo4j store rows: skipped, lineage.store.neo4j does not exist yet"
     store = open_store(uri)
+    register_actor(store, RecordStore(tempfile.gettempdir()))
     started = perf_counter_ns()
     load(
         store,
         graph.items(),
-        actor="pipeline:lineage_bench",
+        actor=ACTOR,
         reason="benchmark",
         batch_size=settings.batch_size,
     )

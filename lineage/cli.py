@@ -60,10 +60,11 @@ def settings(
 
 
 @contextmanager
-def opened(uri: str) -> Iterator[GraphStore]:
-    """Open a store for one command; a LineageError becomes a message and exit code 2."""
+def opened(cfg: Settings) -> Iterator[GraphStore]:
+    """Open the configured store for one command; a LineageError becomes a message and exit
+    code 2."""
     try:
-        store = open_store(uri)
+        store = open_store(cfg.store, lock_timeout=cfg.lock_timeout_seconds)
     except LineageError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
@@ -92,7 +93,7 @@ def progress_bar() -> Progress:
 def demo(store: StoreOption = None, records_dir: RecordsOption = None) -> None:
     """Load the reference lending scenario (idempotent: a second run changes nothing)."""
     cfg = settings(store, records_dir)
-    with opened(cfg.store) as graph:
+    with opened(cfg) as graph:
         registry = Registry(graph, RecordStore(cfg.records_dir), actor=DEMO_ACTOR)
         with progress_bar() as bar:
             task = bar.add_task("loading the lending scenario", total=scenario_size())
@@ -111,7 +112,7 @@ def demo(store: StoreOption = None, records_dir: RecordsOption = None) -> None:
 def verify(store: StoreOption = None) -> None:
     """Recompute the audit chain and check every node and edge against it (exit 1 if broken)."""
     cfg = settings(store)
-    with opened(cfg.store) as graph, progress_bar() as bar:
+    with opened(cfg) as graph, progress_bar() as bar:
         task = bar.add_task("verifying", total=None)
         report = verify_chain(
             graph, lambda stage, n: bar.update(task, description=f"verifying {stage}", completed=n)
@@ -156,6 +157,7 @@ DEMO_TOKENS: list[tuple[Role, str]] = [
     (Role.ADMIN, DEMO_ACTOR),
 ]
 CLI_ACTOR = "pipeline:lineage_cli"  # the audit actor of tokens made with direct store access
+CLI_AGENT = {"id": CLI_ACTOR, "name": "lineage command line (direct store access)"}
 DEMO_QUERY = (
     '{ trainingProvenance(model: \\"lending_approval\\", asOf: \\"2024-01-24T00:00:00Z\\") '
     "{ modelVersion { id codeCommit } datasets { id contentHash } } }"
@@ -203,7 +205,7 @@ def serve(
 
     cfg = settings(store, records_dir, host=host, port=port)
     configure_logging(cfg.log_level)
-    with opened(cfg.store) as graph:
+    with opened(cfg) as graph:
         records = RecordStore(cfg.records_dir)
         if demo_data:
             load_scenario(Registry(graph, records, actor=DEMO_ACTOR))
@@ -238,6 +240,13 @@ token_app = typer.Typer(help="API tokens: create, revoke, list.", no_args_is_hel
 app.add_typer(token_app, name="token")
 
 
+def register_cli_agent(graph: GraphStore, cfg: Settings) -> None:
+    """Register the CLI's own pipeline agent, the actor of its writes (a no-op once done)."""
+    Registry(graph, RecordStore(cfg.records_dir), actor=CLI_ACTOR).register_pipeline(
+        CLI_AGENT, reason="the command line registers itself"
+    )
+
+
 @token_app.command("create")
 def token_create(
     principal: Annotated[
@@ -254,7 +263,8 @@ def token_create(
 ) -> None:
     """Create a token and print it (once: only its hash is stored)."""
     cfg = settings(store)
-    with opened(cfg.store) as graph:
+    with opened(cfg) as graph:
+        register_cli_agent(graph, cfg)
         issued = create_token(graph, principal, role, actor=CLI_ACTOR, label=label)
     err.print(f"created {issued.credential.id} for {principal} ({', '.join(role)})")
     sys.stdout.write(issued.token + "\n")
@@ -267,7 +277,8 @@ def token_revoke(
 ) -> None:
     """Revoke a token; requests with it get 401 from then on."""
     cfg = settings(store)
-    with opened(cfg.store) as graph:
+    with opened(cfg) as graph:
+        register_cli_agent(graph, cfg)
         node = revoke_token(graph, token, actor=CLI_ACTOR)
     out.print(
         f"revoked {node.id} ({node.props.get('principal')}) at {node.props.get('revoked_at')}"
@@ -283,7 +294,7 @@ def token_list(
 ) -> None:
     """List tokens: ID, principal, roles, created, revoked (never the tokens themselves)."""
     cfg = settings(store)
-    with opened(cfg.store) as graph:
+    with opened(cfg) as graph:
         found = list_tokens(graph, principal)
     for node in found:
         roles = ",".join(node.props.get("roles", []))

@@ -9,31 +9,85 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
     ValidationError,
     model_validator,
 )
 
-from lineage.errors import InvalidError, LineageError
+from lineage.errors import InvalidError, LineageError, shown
+from lineage.model.canonical import shallow_json
 from lineage.model.graph import NodeKind
 from lineage.model.ids import parse_id, require_kind
+from lineage.model.times import require_microseconds, to_text, utcnow
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
+_ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]")
+
+# How far ahead of the server's clock a registered instant may be: registrations record what
+# already happened, and clocks drift.
+MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
-def _sha256(value: str) -> str:
-    value = value.strip().lower().removeprefix("sha256:")
-    if not _SHA256.match(value):
-        raise ValueError("must be a SHA-256 digest: 64 hexadecimal characters")
+def require_sha256(value: object, field: str) -> str:
+    """Return ``value`` if it is a content hash in the one form the service accepts (64
+    lowercase hexadecimal characters); INVALID naming ``field`` otherwise. Other spellings of
+    the same digest are refused, not normalised, so a hash is compared as it was sent."""
+    if isinstance(value, str) and _SHA256.fullmatch(value):
+        return value
+    raise InvalidError(
+        "must be a SHA-256 digest written as exactly 64 lowercase hexadecimal characters "
+        f"(no prefix, no whitespace, no upper case); got {shown(value)}",
+        field=field,
+    )
+
+
+def _sha256(value: object) -> str:
+    try:
+        return require_sha256(value, "content_hash")
+    except LineageError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _integer(value: object) -> object:
+    # Pydantic's lax mode would store "7" as 7, 2.0 as 2 and True as 1.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError(f"must be an integer (a JSON integer such as 510000), not {shown(value)}")
+
+
+def _instant_form(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value.strip()):
+        # Pydantic would also read numbers, and strings of digits, as Unix timestamps.
+        raise ValueError(
+            "must be an ISO 8601 date-time with a timezone, e.g. 2024-01-24T00:00:00Z, "
+            f"not {shown(value)}"
+        )
+    try:
+        return require_microseconds(value, "instant")
+    except LineageError as exc:
+        raise ValueError(exc.message) from None
+
+
+def _not_ahead(value: datetime) -> datetime:
+    now = utcnow()
+    if value > now + MAX_FUTURE_SKEW:
+        minutes = int(MAX_FUTURE_SKEW.total_seconds() // 60)
+        raise ValueError(
+            f"{to_text(value)} is in the future: more than {minutes} minutes (the tolerance "
+            f"for clock skew) ahead of the server's clock, {to_text(now)}"
+        )
     return value
 
 
@@ -56,13 +110,29 @@ def _any_id(value: str) -> str:
     return value
 
 
+def _number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, not {shown(value)}")
+    return value
+
+
 def _commit(value: str) -> str:
     if not _COMMIT.match(value):
         raise ValueError("must be a git commit: 7 to 64 lowercase hexadecimal characters")
     return value
 
 
-Sha256 = Annotated[str, AfterValidator(_sha256)]
+# Before validators: the model-wide whitespace stripping must not normalise a hash first.
+Sha256 = Annotated[str, BeforeValidator(_sha256)]
+# A whole number given as one (never "7", 2.0 or true), zero or more.
+Count = Annotated[int, BeforeValidator(_integer), Field(ge=0)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+# A number given as one (an integer or a float, never "0.9" or true).
+Number = Annotated[float, BeforeValidator(_number)]
+# Every instant of every record: a timezone, at most microseconds, at most MAX_FUTURE_SKEW ahead.
+Instant = Annotated[AwareDatetime, BeforeValidator(_instant_form), AfterValidator(_not_ahead)]
+# A JSON object given by a pipeline (parameters, statistics, a decision): MAX_JSON_DEPTH deep.
+JsonObject = Annotated[dict[str, Any], AfterValidator(shallow_json)]
 AnyId = Annotated[str, AfterValidator(_any_id)]
 PersonId = Annotated[str, _id_of(NodeKind.PERSON)]
 AgentId = Annotated[str, _id_of(NodeKind.PERSON, NodeKind.PIPELINE)]
@@ -88,7 +158,7 @@ class PersonRecord(Record):
     email: str | None = Field(default=None, max_length=320)
     title: str | None = Field(default=None, max_length=200)
     manager: PersonId | None = None
-    since: AwareDatetime | None = None
+    since: Instant | None = None
 
 
 class PipelineRecord(Record):
@@ -97,7 +167,7 @@ class PipelineRecord(Record):
     id: Annotated[str, _id_of(NodeKind.PIPELINE)]
     name: Name
     owner: PersonId | None = None
-    since: AwareDatetime | None = None
+    since: Instant | None = None
 
 
 class DatasetVersionRecord(Record):
@@ -105,8 +175,8 @@ class DatasetVersionRecord(Record):
 
     id: DatasetVersionId
     content_hash: Sha256
-    record_count: NonNegativeInt
-    created_at: AwareDatetime
+    record_count: Count
+    created_at: Instant
     uri: str | None = Field(default=None, max_length=2_000)
     description: str | None = Field(default=None, max_length=2_000)
 
@@ -119,8 +189,8 @@ class FeatureSnapshotRecord(Record):
     sources: list[DatasetVersionId] = Field(min_length=1)
     content_hash: Sha256
     computed_by: Name
-    created_at: AwareDatetime
-    record_count: NonNegativeInt | None = None
+    created_at: Instant
+    record_count: Count | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> FeatureSnapshotRecord:
@@ -143,7 +213,7 @@ class ModelRecord(Record):
     owner: PersonId
     technical_steward: PersonId
     risk_approver: PersonId
-    since: AwareDatetime | None = None
+    since: Instant | None = None
 
     @model_validator(mode="after")
     def _separation_of_duties(self) -> ModelRecord:
@@ -167,15 +237,15 @@ class TrainingRunRecord(Record):
     snapshot: SnapshotId
     datasets: list[DataBinding] = Field(min_length=1)
     code_commit: Annotated[str, AfterValidator(_commit)]
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    split: dict[str, float] = Field(default_factory=dict)
-    seed: int | None = None
-    records_available: NonNegativeInt
-    records_used: NonNegativeInt
+    parameters: JsonObject = Field(default_factory=dict)
+    split: dict[str, Number] = Field(default_factory=dict)
+    seed: Integer | None = None
+    records_available: Count
+    records_used: Count
     triggered_by: AgentId
     reason: Text
-    started_at: AwareDatetime
-    ended_at: AwareDatetime
+    started_at: Instant
+    ended_at: Instant
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingRunRecord:
@@ -199,8 +269,8 @@ class EvaluationRecord(Record):
 
     id: Annotated[str, _id_of(NodeKind.EVALUATION)]
     model_version: ModelVersionId
-    metrics: dict[Name, float] = Field(min_length=1)
-    evaluated_at: AwareDatetime
+    metrics: dict[Name, Number] = Field(min_length=1)
+    evaluated_at: Instant
     dataset: DatasetVersionId | None = None
     evaluator: AgentId | None = None
     notes: str | None = Field(default=None, max_length=2_000)
@@ -223,14 +293,17 @@ class InferenceBatchRecord(Record):
     id: Annotated[str, _id_of(NodeKind.INFERENCE_BATCH)]
     model_version: ModelVersionId
     snapshot: SnapshotId
-    window_start: AwareDatetime
-    window_end: AwareDatetime
-    record_count: NonNegativeInt
-    counts: dict[Name, NonNegativeInt] = Field(default_factory=dict)
-    statistics: dict[str, Any] = Field(default_factory=dict)
+    window_start: Instant
+    window_end: Instant
+    record_count: Count
+    counts: dict[Name, Count] = Field(default_factory=dict)
+    statistics: JsonObject = Field(default_factory=dict)
     records_hash: Sha256 | None = None
-    records: list[dict[str, Any]] | None = None
+    records: list[JsonObject] | None = None
     deployment: Annotated[str, _id_of(NodeKind.DEPLOYMENT)] | None = None
+    # Why the batch was scored with another snapshot than its version was trained on: the only
+    # way such a skew is accepted, and it is recorded on the batch.
+    skew_reason: Text | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> InferenceBatchRecord:
@@ -252,7 +325,7 @@ class DeploymentRecord(Record):
 
     deployment: Annotated[str, _id_of(NodeKind.DEPLOYMENT)]
     model_version: ModelVersionId
-    at: AwareDatetime
+    at: Instant
     environment: Name = "production"
     reason: Text
 
@@ -263,7 +336,7 @@ class IncidentRecord(Record):
     id: Annotated[str, _id_of(NodeKind.INCIDENT)]
     title: Text
     severity: Annotated[str, Field(pattern=r"^(SEV1|SEV2|SEV3|SEV4)$")]
-    opened_at: AwareDatetime
+    opened_at: Instant
     affected: list[AnyId] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=10_000)
     root_cause: str | None = Field(default=None, max_length=10_000)

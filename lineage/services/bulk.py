@@ -14,7 +14,9 @@ from itertools import islice
 
 from lineage.errors import ConflictError
 from lineage.model.graph import Edge, Node
+from lineage.model.times import utcnow
 from lineage.services.audit import append_event
+from lineage.services.consistency import require_agent
 from lineage.store.base import GraphStore
 
 DEFAULT_BATCH = 20_000
@@ -49,12 +51,16 @@ def load(
 
     Within a batch, nodes are written before edges, so an edge may refer to a node of the same
     batch or of an earlier one; an edge whose end exists nowhere fails its batch as NOT_FOUND.
+    ``actor`` must be a registered, current agent (INVALID, nothing written, otherwise): checked
+    once, in the first batch's transaction, since a load is one write split for throughput.
     """
     written = skipped = edges_written = events = 0
     for chunk in _chunks(items, batch_size):
         nodes = [i for i in chunk if isinstance(i, Node)]
         edges = [i for i in chunk if isinstance(i, Edge)]
         with store.transaction():
+            if events == 0:
+                require_agent(store, actor, utcnow())
             new = _new_nodes(store, nodes)
             store.upsert_nodes(new)
             store.upsert_edges(edges)

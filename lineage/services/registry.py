@@ -8,7 +8,7 @@ a reference to a node that does not exist is NOT_FOUND. Nothing is written in ei
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,11 +31,13 @@ from lineage.model.records import (
     parse_record,
 )
 from lineage.model.times import to_text, utcnow
+from lineage.services import consistency
 from lineage.services.audit import append_event
 from lineage.services.record_store import RecordStore
 from lineage.store.base import EdgeQuery, GraphStore
 
 Input = Mapping[str, Any]
+Check = Callable[[Mapping[str, Node]], None]  # given the nodes the transaction read
 ROLES = ("owner", "technical_steward", "risk_approver")
 
 
@@ -51,13 +53,18 @@ class Registration:
 
 @dataclass(slots=True)
 class _Plan:
-    """Nodes that must be new-or-identical, nodes created only if missing, and edges."""
+    """Nodes that must be new-or-identical, nodes created only if missing, and edges.
+
+    ``checks`` run inside the write transaction, after the references are found to exist, with
+    every node of the plan and its references as stored then.
+    """
 
     primary: Node
     immutable: list[Node] = field(default_factory=list)
     if_missing: list[Node] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     references: dict[str, str] = field(default_factory=dict)  # node id -> input field
+    checks: list[Check] = field(default_factory=list)
 
 
 class Registry:
@@ -149,6 +156,9 @@ class Registry:
         for i, source in enumerate(rec.sources):
             plan.edges.append(Edge(rec.id, EdgeKind.WAS_DERIVED_FROM, source))
             plan.references[source] = f"sources.{i}"
+        plan.checks.append(
+            lambda nodes: consistency.check_snapshot_sources(rec, [nodes[s] for s in rec.sources])
+        )
         return self._apply("register_feature_snapshot", reason, plan, rec)
 
     # -- models ------------------------------------------------------------------------------
@@ -259,6 +269,13 @@ class Registry:
             Edge(rec.model_version, EdgeKind.SPECIALIZATION_OF, version.unversioned),
         ]
         plan.references[rec.triggered_by] = "triggered_by"
+        plan.references[rec.snapshot] = "snapshot"
+        plan.references |= {d.id: f"datasets.{i}.id" for i, d in enumerate(rec.datasets)}
+        plan.checks.append(
+            lambda nodes: consistency.check_run_inputs(
+                rec, nodes[rec.snapshot], [nodes[d.id] for d in rec.datasets]
+            )
+        )
         return self._apply("register_training_run", reason or rec.reason, plan, rec)
 
     def register_evaluation(
@@ -280,6 +297,11 @@ class Registry:
                 Edge(rec.id, EdgeKind.WAS_ASSOCIATED_WITH, rec.evaluator, {"role": "evaluator"})
             )
             plan.references[rec.evaluator] = "evaluator"
+        plan.checks.append(
+            lambda nodes: consistency.check_evaluation(
+                rec, nodes[rec.model_version], nodes[rec.dataset] if rec.dataset else None
+            )
+        )
         return self._apply("register_evaluation", reason, plan, rec)
 
     # -- production --------------------------------------------------------------------------
@@ -289,6 +311,9 @@ class Registry:
     ) -> Registration:
         """Register a window of decisions; the decisions go to the record store by hash."""
         rec = parse_record(InferenceBatchRecord, data)
+        # Model versions are immutable: reading this one before the transaction is safe.
+        version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
+        skew = consistency.snapshot_skew(rec, version)
         if rec.records is not None:
             digest = self.records.put_records(rec.records)
         else:
@@ -310,8 +335,9 @@ class Registry:
             NodeKind.INFERENCE_BATCH,
             rec.window_start,
             rec,
-            exclude={"id", "records", "records_hash", "window_start"},
-            extra={"records_hash": digest, "window_end": to_text(rec.window_end)},
+            exclude={"id", "records", "records_hash", "window_start", "skew_reason"},
+            extra={"records_hash": digest, "window_end": to_text(rec.window_end)}
+            | ({"snapshot_skew": skew} if skew else {}),
         )
         plan = _Plan(primary=node, immutable=[node])
         plan.edges += [
@@ -322,12 +348,21 @@ class Registry:
         if rec.deployment:
             plan.edges.append(Edge(rec.id, EdgeKind.WAS_ASSOCIATED_WITH, rec.deployment))
             plan.references[rec.deployment] = "deployment"
+        plan.checks.append(
+            lambda nodes: consistency.check_batch(
+                self.store, rec, nodes[rec.model_version], nodes[rec.snapshot]
+            )
+        )
         payload = rec.model_dump(mode="json", exclude={"records"}) | {"records_hash": digest}
         return self._apply("register_inference_batch", reason, plan, payload=payload)
 
     def deploy(self, data: DeploymentRecord | Input) -> Registration:
         """Make a model version the one a deployment serves from ``at`` (closing the previous)."""
         rec = parse_record(DeploymentRecord, data)
+        with self.store.transaction():  # what is read below cannot change before the write
+            return self._deploy(rec)
+
+    def _deploy(self, rec: DeploymentRecord) -> Registration:
         version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
         model = str(version.props.get("model"))
         existing = self.store.get_nodes([rec.deployment]).get(rec.deployment)
@@ -353,13 +388,7 @@ class Registry:
             for e in open_edges
         ):
             return Registration(node=deployment, created=False)
-        for e in serving:
-            if e.valid_from and e.valid_from >= rec.at:
-                raise ConflictError(
-                    f"{rec.deployment} already records a change at {e.valid_from.isoformat()}, "
-                    "not before this one; history is append-only",
-                    field="at",
-                )
+        consistency.check_appends_to_history(rec, serving)
         edges = [Edge(e.src, e.kind, e.dst, e.props, e.valid_from, rec.at) for e in open_edges]
         edges.append(
             Edge(
@@ -371,6 +400,13 @@ class Registry:
             )
         )
         plan = _Plan(primary=deployment, if_missing=[deployment], edges=edges)
+        plan.references[rec.model_version] = "model_version"
+        plan.checks.append(
+            lambda nodes: consistency.check_deployment(rec, nodes[rec.model_version])
+        )
+        plan.checks.append(
+            lambda _nodes: consistency.check_change_keeps_batches(self.store, rec, open_edges)
+        )
         return self._apply("deploy", rec.reason, plan, rec, force=True)
 
     def register_incident(
@@ -439,6 +475,7 @@ class Registry:
         """
         body = payload if payload is not None else (rec.model_dump(mode="json") if rec else {})
         with self.store.transaction():
+            consistency.require_agent(self.store, self.actor, utcnow(), registering=plan.primary)
             ids = [n.id for n in (*plan.immutable, *plan.if_missing)] + list(plan.references)
             existing = self.store.get_nodes(sorted(set(ids)))
             new_immutable: list[Node] = []
@@ -447,13 +484,15 @@ class Registry:
                 if old is None:
                     new_immutable.append(node)
                 else:
-                    _check_same(old, node, compare_time=not time_defaulted)
+                    consistency.check_unchanged(old, node, compare_time=not time_defaulted)
             if plan.immutable and not new_immutable and not force:
                 return Registration(node=existing[plan.primary.id], created=False)
             batch_ids = {n.id for n in (*plan.immutable, *plan.if_missing)}
             for ref, field_name in plan.references.items():
                 if ref not in existing and ref not in batch_ids:
                     raise NotFoundError(f"{ref} is not registered", field=field_name)
+            for check in plan.checks:
+                check(existing)
             new_nodes = new_immutable + [n for n in plan.if_missing if n.id not in existing]
             self.store.upsert_nodes(new_nodes)
             self.store.upsert_edges(plan.edges)
@@ -468,35 +507,3 @@ class Registry:
             )
         stored = self.store.get_nodes([plan.primary.id])[plan.primary.id]
         return Registration(node=stored, created=True, audit_seq=event.seq, related=new_nodes)
-
-
-def _check_same(old: Node, new: Node, compare_time: bool) -> None:
-    """CONFLICT unless ``new`` is the node already registered."""
-    fields = sorted(
-        k for k in old.props.keys() | new.props.keys() if old.props.get(k) != new.props.get(k)
-    )
-    if compare_time and old.valid_from != new.valid_from:
-        fields.append("time")
-    if not fields:
-        return
-    old_hash = old.props.get("content_hash") or old.content_hash()
-    new_hash = new.props.get("content_hash") or _comparable(new, old, compare_time).content_hash()
-    label = "content hash" if "content_hash" in old.props else "record hash"
-    raise ConflictError(
-        f"{old.id} is already registered with {label} {old_hash}; this registration has "
-        f"{new_hash} (differs in: {', '.join(fields)}). Registered provenance is immutable: "
-        "register a new version instead",
-        field=fields[0],
-        details={
-            "id": old.id,
-            "registered_hash": old_hash,
-            "given_hash": new_hash,
-            "fields": fields,
-        },
-    )
-
-
-def _comparable(new: Node, old: Node, compare_time: bool) -> Node:
-    if compare_time:
-        return new
-    return Node(new.id, new.kind, old.valid_from, new.props, new.valid_to)

@@ -61,8 +61,13 @@ PEOPLE: list[dict[str, Any]] = [
         "since": _t("2023-09-01T00:00:00"),
     },
 ]
+# The loader registers itself first: every other write needs its actor to be a registered agent.
+DEMO_PIPELINE: dict[str, Any] = {
+    "id": DEMO_ACTOR,
+    "name": "Reference scenario loader",
+    "since": _t("2023-06-01T00:00:00"),
+}
 PIPELINES: list[dict[str, Any]] = [
-    {"id": DEMO_ACTOR, "name": "Reference scenario loader", "since": _t("2023-06-01T00:00:00")},
     {
         "id": "pipeline:credit_training",
         "name": "Credit model training (weekly)",
@@ -286,6 +291,7 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(operation, label, input) in registration order."""
+    yield "register_pipeline", DEMO_ACTOR, DEMO_PIPELINE
     for person in PEOPLE:
         yield "register_person", person["id"], person
     for pipeline in PIPELINES:

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from lineage.errors import InvalidError, NotFoundError
+from lineage.errors import InvalidError, NotFoundError, shown
 from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.ids import make_id, parse_id, require_kind
 from lineage.model.times import to_text, utcnow
 from lineage.services.audit import append_event
+from lineage.services.consistency import require_agent
 from lineage.store.base import GraphStore, iter_all_nodes
 
 TOKEN_PREFIX = "lin"
@@ -47,7 +48,7 @@ class Role(StrEnum):
             if value.strip().lower() == role.value:
                 return role
         known = ", ".join(r.value for r in cls)
-        raise InvalidError(f"unknown role {value!r}; roles: {known}", field=field)
+        raise InvalidError(f"unknown role {shown(value)}; roles: {known}", field=field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,10 @@ def create_token(
     label: str | None = None,
     now: datetime | None = None,
 ) -> IssuedToken:
-    """Issue a token for a registered person or pipeline; the write is audited as ``actor``."""
+    """Issue a token for a registered person or pipeline; the write is audited as ``actor``.
+
+    ``actor`` must be a registered, current agent too (INVALID otherwise).
+    """
     require_kind(principal, "principal", NodeKind.PERSON, NodeKind.PIPELINE)
     parse_id(actor, "actor")
     granted = sorted({r if isinstance(r, Role) else Role.parse(r, "roles") for r in roles})
@@ -119,6 +123,7 @@ def create_token(
     node = Node(make_id(NodeKind.CREDENTIAL, token_id), NodeKind.CREDENTIAL, at, props)
     edge = Edge(node.id, EdgeKind.ACTED_ON_BEHALF_OF, principal)
     with store.transaction():
+        require_agent(store, actor, at)
         agent = store.get_nodes([principal]).get(principal)
         if agent is None:
             raise NotFoundError(f"{principal} is not registered", field="principal")
@@ -142,11 +147,15 @@ def create_token(
 def revoke_token(
     store: GraphStore, credential: str, *, actor: str, now: datetime | None = None
 ) -> Node:
-    """Revoke a token (by token, token ID or credential ID); revoking twice is a no-op."""
+    """Revoke a token (by token, token ID or credential ID); revoking twice is a no-op.
+
+    ``actor`` must be a registered, current agent (INVALID otherwise).
+    """
     node_id = credential_id(credential)
     parse_id(actor, "actor")
     at = now or utcnow()
     with store.transaction():
+        require_agent(store, actor, at)
         node = store.get_nodes([node_id]).get(node_id)
         if node is None:
             raise NotFoundError(f"{node_id} does not exist", field="credential")

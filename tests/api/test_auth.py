@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from lineage.services.scenario import DEMO_ACTOR
 from lineage.services.tokens import Role, authenticate, create_token, revoke_token
 
 if TYPE_CHECKING:
@@ -38,9 +39,9 @@ def test_malformed_unknown_and_forged_tokens_are_refused_with_401(api: Api) -> N
 
 
 def test_a_revoked_token_stops_working(api: Api) -> None:
-    issued = create_token(api.store, "person:head_of_lending", ["reader"], actor="pipeline:tests")
+    issued = create_token(api.store, "person:head_of_lending", ["reader"], actor=DEMO_ACTOR)
     assert api.post(VIEWER, token=issued.token).status_code == 200
-    revoke_token(api.store, issued.token, actor="pipeline:tests")
+    revoke_token(api.store, issued.token, actor=DEMO_ACTOR)
     assert api.post(VIEWER, token=issued.token).status_code == 401
 
 

@@ -24,6 +24,12 @@ def records(tmp_path: Path) -> RecordStore:
     return RecordStore(tmp_path / "records")
 
 
+UNIT_ACTOR = "pipeline:unit_tests"
+
+
 @pytest.fixture
 def registry(store: GraphStore, records: RecordStore) -> Registry:
-    return Registry(store, records, actor="pipeline:unit_tests")
+    """Registration as a pipeline agent that registered itself (audit event 1)."""
+    registry = Registry(store, records, actor=UNIT_ACTOR)
+    registry.register_pipeline({"id": UNIT_ACTOR, "name": "Unit tests"})
+    return registry

@@ -40,16 +40,16 @@ def tamper(store: GraphStore, sql: str) -> None:
 
 def test_every_registration_appends_a_linked_event(populated: Registry, store: GraphStore) -> None:
     events = store.audit_events()
-    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]  # 1: the actor registering itself
     assert events[0].prev_hash == GENESIS
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
     assert {e.actor for e in events} == {"pipeline:unit_tests"}
-    assert "node:dataset:d@v1" in events[3].subjects
+    assert "node:dataset:d@v1" in events[4].subjects
 
 
 def test_intact_chain_verifies_with_its_head(populated: Registry, store: GraphStore) -> None:
     report = verify(store)
-    assert report.ok and report.events == 4 and report.nodes == 5
+    assert report.ok and report.events == 5 and report.nodes == 6
     head = store.audit_head()
     assert head is not None and report.head_hash == head.hash
 
@@ -62,30 +62,30 @@ def test_editing_a_node_row_directly_is_caught_and_named(
         "UPDATE nodes SET props = json_set(props, '$.record_count', 11) WHERE id = 'dataset:d@v1'",
     )
     report = verify(store)
-    assert not report.ok and report.broken_seq == 4
+    assert not report.ok and report.broken_seq == 5
     assert report.problem is not None and "dataset:d@v1" in report.problem
 
 
 def test_editing_an_event_breaks_the_chain_at_that_event(
     populated: Registry, store: GraphStore
 ) -> None:
-    tamper(store, "UPDATE audit SET actor = 'person:mallory' WHERE seq = 2")
+    tamper(store, "UPDATE audit SET actor = 'person:mallory' WHERE seq = 3")
     report = verify(store)
-    assert not report.ok and report.broken_seq == 2
+    assert not report.ok and report.broken_seq == 3
 
 
 def test_rewriting_an_event_and_its_hash_breaks_the_next_link(
     populated: Registry, store: GraphStore
 ) -> None:
-    tamper(store, "UPDATE audit SET hash = '" + "f" * 64 + "' WHERE seq = 2")
+    tamper(store, "UPDATE audit SET hash = '" + "f" * 64 + "' WHERE seq = 3")
     report = verify(store)
-    assert not report.ok and report.broken_seq == 2
+    assert not report.ok and report.broken_seq == 3
 
 
 def test_deleting_an_event_is_caught(populated: Registry, store: GraphStore) -> None:
-    tamper(store, "DELETE FROM audit WHERE seq = 3")
+    tamper(store, "DELETE FROM audit WHERE seq = 4")
     report = verify(store)
-    assert not report.ok and report.broken_seq == 3
+    assert not report.ok and report.broken_seq == 4
 
 
 def test_a_row_inserted_behind_the_service_is_caught(
@@ -93,14 +93,14 @@ def test_a_row_inserted_behind_the_service_is_caught(
 ) -> None:
     store.upsert_nodes([Node("person:ghost", NodeKind.PERSON, T0, {"name": "Ghost"})])
     report = verify(store)
-    assert not report.ok and report.broken_seq == 5
+    assert not report.ok and report.broken_seq == 6
     assert report.problem is not None and "person:ghost" in report.problem
 
 
 def test_a_deleted_edge_is_caught(populated: Registry, store: GraphStore) -> None:
     tamper(store, "DELETE FROM edges WHERE src = 'dataset:d@v1'")
     report = verify(store)
-    assert not report.ok and report.broken_seq == 4
+    assert not report.ok and report.broken_seq == 5
 
 
 def test_audited_delete_keeps_the_chain_valid(populated: Registry, store: GraphStore) -> None:
@@ -154,6 +154,12 @@ def test_event_hash_is_the_hash_of_the_whole_event_in_canonical_form() -> None:
         "prev_hash": "d" * 64,
     }
     assert event_hash(
-        7, at, "person:head_of_lending", "rollback", "approval rate for 65+ fell", "c" * 64,
-        canonical_json(subjects), "d" * 64,
+        7,
+        at,
+        "person:head_of_lending",
+        "rollback",
+        "approval rate for 65+ fell",
+        "c" * 64,
+        canonical_json(subjects),
+        "d" * 64,
     ) == sha256_text(canonical_json(whole))
