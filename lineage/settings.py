@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineage.services.record_store import DEFAULT_RECORDS_DIR
@@ -31,3 +33,19 @@ class Settings(BaseSettings):
     time_budget_seconds: float = Field(default=10.0, gt=0, le=600)
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1_024)
     max_upload_bytes: int = Field(default=256 * 1024 * 1024, ge=1_024)
+    # Nodes (and individual decisions) one request may return across all its fields.
+    max_nodes_per_request: int = Field(default=20_000, ge=1_000, le=1_000_000)
+    # Nodes all requests in flight may hold together: what bounds the server's memory.
+    max_nodes_in_flight: int = Field(default=40_000, ge=1_000, le=10_000_000)
+
+    # -- the store ---------------------------------------------------------------------------
+    # How long a write waits for another writer before failing with nothing written. Writes
+    # are never abandoned at the time budget (their answer must say what was committed), so
+    # this is what keeps a blocked write's answer close to the budget.
+    lock_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _in_flight_holds_one_request(self) -> Self:
+        if self.max_nodes_in_flight < self.max_nodes_per_request:
+            raise ValueError("max_nodes_in_flight must be at least max_nodes_per_request")
+        return self

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from lineage.errors import ConflictError, InvalidError, NotFoundError
+from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 from lineage.model.canonical import canonical_json
+from lineage.model.records import require_sha256
 
 DEFAULT_RECORDS_DIR = "./lineage-records"
 
@@ -33,30 +34,56 @@ class RecordStore:
         self.root = Path(root)
 
     def _path(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise InvalidError(
-                "must be a SHA-256 digest: 64 hexadecimal characters", field="records_hash"
-            )
+        require_sha256(digest, "records_hash")
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
-        """Store bytes; returns their SHA-256. Storing the same bytes twice is a no-op."""
+        """Store bytes; returns their SHA-256. Storing the same bytes twice is a no-op.
+
+        A directory that cannot be written (read-only, full disk) is UNAVAILABLE naming the
+        cause, and leaves no partial file behind.
+        """
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
-        if path.exists():
-            return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        try:
+            if path.exists():
+                return digest
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+        except OSError as exc:
+            raise self._unavailable(exc, "written") from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise self._unavailable(exc, "written") from exc
             raise
         return digest
+
+    def probe(self) -> None:
+        """UNAVAILABLE unless a file can be written in the record store now (readiness)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".readiness-")
+            try:
+                os.write(fd, b"probe")
+            finally:
+                os.close(fd)
+                Path(tmp).unlink(missing_ok=True)
+        except OSError as exc:
+            raise self._unavailable(exc, "written") from exc
+
+    def _unavailable(self, exc: OSError, done: str) -> UnavailableError:
+        cause = exc.strerror or type(exc).__name__
+        message = f"the record store {self.root} cannot be {done}: {cause}"
+        if done == "written":
+            message += "; nothing was written"
+        return UnavailableError(message, field="records", details={"errno": exc.errno})
 
     def put_records(self, records: Sequence[dict[str, Any]]) -> str:
         """Store decisions as canonical JSON Lines; returns the file's hash."""
@@ -64,14 +91,23 @@ class RecordStore:
 
     def exists(self, digest: str) -> bool:
         """Whether a file with this hash is stored."""
-        return self._path(digest).is_file()
+        path = self._path(digest)
+        try:
+            return path.is_file()
+        except OSError as exc:
+            raise self._unavailable(exc, "read") from exc
 
     def read(self, digest: str) -> bytes:
         """The bytes stored under ``digest``; CONFLICT if the file no longer matches it."""
         path = self._path(digest)
-        if not path.is_file():
-            raise NotFoundError(f"no records file {digest} in {self.root}", field="records_hash")
-        data = path.read_bytes()
+        try:
+            if not path.is_file():
+                raise NotFoundError(
+                    f"no records file {digest} in {self.root}", field="records_hash"
+                )
+            data = path.read_bytes()
+        except OSError as exc:
+            raise self._unavailable(exc, "read") from exc
         if hashlib.sha256(data).hexdigest() != digest:
             raise ConflictError(f"records file {digest} was altered on disk", field="records_hash")
         return data

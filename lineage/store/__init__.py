@@ -31,21 +31,24 @@ __all__ = [
 ]
 
 
-def open_store(uri: str | None = None) -> GraphStore:
+def open_store(uri: str | None = None, *, lock_timeout: float | None = None) -> GraphStore:
     """Open the backend named by ``uri`` (default: ``LINEAGE_STORE`` or ``./lineage.db``).
 
     ``sqlite:///relative.db``, ``sqlite:////absolute.db``; ``neo4j://``, ``neo4j+s://``,
     ``bolt://`` (credentials in the URI or ``LINEAGE_NEO4J_USER`` / ``LINEAGE_NEO4J_PASSWORD``).
+    ``lock_timeout``: how long a write waits for another writer before it fails with nothing
+    written (default 5 s).
     """
     uri = uri or os.environ.get("LINEAGE_STORE") or DEFAULT_URI
+    wait = {} if lock_timeout is None else {"lock_timeout": lock_timeout}
     if uri.startswith("sqlite:///"):
         from lineage.store.sqlite import SQLiteStore
 
-        return SQLiteStore(uri)
+        return SQLiteStore(uri, **wait)
     if uri.startswith(NEO4J_SCHEMES):
         from lineage.store.neo4j import Neo4jStore
 
-        return Neo4jStore(uri)
+        return Neo4jStore(uri, **wait)
     raise InvalidError(
         f"unsupported store URI {uri!r}: use sqlite:///path.db, neo4j://, neo4j+s:// or bolt://",
         field="store",

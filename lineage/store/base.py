@@ -128,6 +128,7 @@ class GraphStore(Protocol):
     """A provenance graph backend."""
 
     uri: str
+    lock_timeout: float
 
     def upsert_nodes(self, nodes: Sequence[Node]) -> None:
         """Insert or update nodes by ID in one batch; ``recorded_at`` keeps its first value."""
@@ -151,7 +152,13 @@ class GraphStore(Protocol):
         """Delete nodes and their edges (retention); returns how many nodes were deleted."""
 
     def transaction(self) -> AbstractContextManager[None]:
-        """All writes inside commit together or not at all; nesting joins the outer scope."""
+        """All writes inside commit together or not at all; nesting joins the outer scope.
+
+        Waiting for another writer is bounded (``lock_timeout`` seconds): past it the scope
+        raises UNAVAILABLE with nothing written. When it returns, the writes are committed;
+        when it raises, they are not, except where the backend says the outcome is unknown
+        (a connection lost during commit), and an identical retry is then the safe next step.
+        """
 
     def append_audit(self, event: AuditEvent) -> None:
         """Append an event; CONFLICT if its sequence number is taken."""
@@ -162,8 +169,9 @@ class GraphStore(Protocol):
     def audit_events(self, after_seq: int = 0, limit: int = MAX_PAGE) -> list[AuditEvent]:
         """Audit events with ``seq > after_seq`` in order."""
 
-    def ping(self) -> None:
-        """Raise UNAVAILABLE unless the backend answers."""
+    def ping(self, write: bool = False) -> None:
+        """Raise UNAVAILABLE unless the backend answers; with ``write``, unless a small write
+        commits now (readiness: a full disk or a read-only store fails it)."""
 
     def close(self) -> None:
         """Release connections."""

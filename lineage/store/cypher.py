@@ -22,7 +22,8 @@ Storage layout (the SQLite backend is the reference; both pass ``tests/contract`
 * a relationship's type is the ``EdgeKind`` value; properties ``valid_from`` (``''`` for a
   structural edge, as in SQLite, so ``valid_from <= $at`` holds for it), ``valid_to``, ``props``;
 * audit events are ``:AuditEvent`` nodes (``subjects`` / ``payload`` as JSON text);
-* one ``:LineageLock`` node serialises ``transaction()`` scopes, as SQLite's ``BEGIN IMMEDIATE``.
+* one ``:LineageLock`` node serialises ``transaction()`` scopes, as SQLite's ``BEGIN IMMEDIATE``;
+* one ``:LineageReadiness`` node is rewritten by readiness probes (``ping(write=True)``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ SCHEMA: Final[tuple[str, ...]] = (
     "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (e:AuditEvent) REQUIRE e.seq IS UNIQUE",
     "CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (l:LineageLock) REQUIRE l.name IS UNIQUE",
+    "CREATE CONSTRAINT readiness_name IF NOT EXISTS "
+    "FOR (r:LineageReadiness) REQUIRE r.name IS UNIQUE",
     # find_nodes by kind: equality on kind, range and order on valid_from.
     "CREATE INDEX node_kind_time IF NOT EXISTS FOR (n:Node) ON (n.kind, n.valid_from)",
     # find_nodes without a kind (iter_all_nodes paging): range and order on valid_from.
@@ -58,6 +61,11 @@ SCHEMA: Final[tuple[str, ...]] = (
 TAKE_LOCK: Final = "MERGE (l:LineageLock {name: 'store'}) SET l.taken_at = timestamp()"
 
 PING: Final = "RETURN 1 AS ok"
+# Readiness: one node, outside the :Node label (no question ever sees it), rewritten by every
+# probe. Not the store lock, so a long bulk-load scope does not make the service look down.
+WRITE_PROBE: Final = (
+    "MERGE (r:LineageReadiness {name: 'store'}) SET r.probed_at = timestamp() RETURN 1 AS ok"
+)
 
 # -- nodes -----------------------------------------------------------------------------------
 

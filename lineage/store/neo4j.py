@@ -15,15 +15,11 @@ the store lock, so scopes are serialised like SQLite's ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import json
-import os
-import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, LiteralString, TypeVar
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import neo4j
 import orjson
@@ -57,101 +53,31 @@ from lineage.store.base import (
     clamp,
 )
 from lineage.store.cursor import decode_cursor, encode_cursor
-
-SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-USER_ENV = "LINEAGE_NEO4J_USER"
-PASSWORD_ENV = "LINEAGE_NEO4J_PASSWORD"
-DATABASE_ENV = "LINEAGE_NEO4J_DATABASE"
-DEFAULT_USER = "neo4j"
+from lineage.store.neo4j_uri import (
+    DEFAULT_USER,
+    PASSWORD_ENV,
+    USER_ENV,
+    parse_uri,
+)
 
 # An outage must fail a request in seconds, not hang it: the driver's defaults are 30 s to
-# connect, 60 s to get a pooled connection and 30 s of transaction retries.
-CONNECTION_TIMEOUT = 5.0
-ACQUISITION_TIMEOUT = 5.0
-RETRY_TIME = 10.0
+# connect, 60 s to get a pooled connection and 30 s of transaction retries. A stopped server
+# refuses connections at once, so a call fails within about RETRY_TIME of the outage.
+CONNECTION_TIMEOUT = 3.0
+ACQUISITION_TIMEOUT = 4.0
+RETRY_TIME = 3.0
+DEFAULT_LOCK_TIMEOUT = 5.0
+# The server ends a transaction() scope that runs longer than this, so no scope can hold the
+# store lock forever (a wedged client, a lost connection); the largest bulk-load batch commits
+# well within it.
+TX_TIMEOUT = 60.0
 BATCH = 1_000  # rows per UNWIND statement
 _LOW, _HIGH = "", "~"  # sort before / after every fixed-width UTC text
 _INT64 = (-(2**63), 2**63 - 1)
-_USERINFO = re.compile(r"//[^/?#]*@")
 
 _T = TypeVar("_T")
 _Tx = neo4j.ManagedTransaction | neo4j.Transaction
 _DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError)
-
-
-# -- where to connect ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Neo4jTarget:
-    """A parsed store URI: what the driver gets, and what may be shown (``uri``)."""
-
-    uri: str  # scheme://host:port[?database=name]: safe for messages and logs
-    driver_uri: str  # without credentials and without our own query parameters
-    user: str | None
-    password: str | None = field(repr=False)
-    database: str | None
-
-
-def redact(uri: str) -> str:
-    """``uri`` with any ``user:password@`` removed, for error messages."""
-    return _USERINFO.sub("//", uri)
-
-
-def parse_uri(uri: str, env: Mapping[str, str] | None = None) -> Neo4jTarget:
-    """Split a store URI into driver URI, credentials and database.
-
-    Credentials come from the URI's userinfo, else ``LINEAGE_NEO4J_USER`` /
-    ``LINEAGE_NEO4J_PASSWORD``; the database from ``?database=``, else ``LINEAGE_NEO4J_DATABASE``,
-    else the server's default. Other query parameters are the routing context of ``neo4j://``
-    URIs (the driver's own syntax) and are refused on ``bolt://``, which has none.
-    """
-    env = os.environ if env is None else env
-    shown = redact(uri)
-    try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidError(f"malformed Neo4j URI {shown!r}: {exc}", field="store") from None
-    if parts.scheme not in SCHEMES:
-        known = ", ".join(f"{s}://" for s in SCHEMES)
-        raise InvalidError(f"unsupported Neo4j URI {shown!r}: use {known}", field="store")
-    if not parts.hostname:
-        raise InvalidError(f"Neo4j URI {shown!r} names no host", field="store")
-    if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidError(
-            f"Neo4j URI {shown!r} cannot have a path or fragment; name the "
-            "database with ?database=name",
-            field="store",
-        )
-    database: str | None = None
-    routing: list[tuple[str, str]] = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "database":
-            database = value
-        else:
-            routing.append((key, value))
-    if routing and parts.scheme.startswith("bolt"):
-        raise InvalidError(
-            f"Neo4j URI {shown!r}: bolt:// takes no query parameter but database", field="store"
-        )
-    database = database or env.get(DATABASE_ENV) or None
-    user = unquote(parts.username) if parts.username else env.get(USER_ENV) or None
-    password = unquote(parts.password) if parts.password is not None else env.get(PASSWORD_ENV)
-    if password is not None and user is None:
-        user = DEFAULT_USER
-    host = parts.netloc.rpartition("@")[2]
-    if port is None:
-        host = f"{host}:7687"
-    base = f"{parts.scheme}://{host}"
-    shown_query = urlencode(routing + ([("database", database)] if database else []))
-    return Neo4jTarget(
-        uri=base + (f"?{shown_query}" if shown_query else ""),
-        driver_uri=base + (f"?{urlencode(routing)}" if routing else ""),
-        user=user,
-        password=password,
-        database=database,
-    )
 
 
 # -- rows <-> values -----------------------------------------------------------------------------
@@ -227,10 +153,7 @@ def _audit(row: Mapping[str, Any]) -> AuditEvent:
 
 
 def _cursor(cursor: str, size: int) -> list[str]:
-    position = decode_cursor(cursor, size)
-    if not all(isinstance(part, str) for part in position):
-        raise InvalidError("not a cursor returned by this service", field="after")
-    return position
+    return decode_cursor(cursor, (str,) * size)
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -257,10 +180,16 @@ class _Scope(threading.local):
 class Neo4jStore:
     """GraphStore on a Neo4j 5 server (``neo4j://``, ``neo4j+s://``, ``bolt://`` ...)."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         target = parse_uri(uri)
         self.uri = target.uri
         self.database = target.database
+        if not lock_timeout > 0:
+            raise InvalidError("must be a positive number of seconds", field="lock_timeout")
+        self.lock_timeout = lock_timeout
+        # Threads of this process queue here before taking the server-side store lock, so a
+        # write blocked by another of this process's writes gives up after lock_timeout.
+        self._writer = threading.Lock()
         self._scope = _Scope()
         self._closed = False
         auth = (
@@ -319,10 +248,28 @@ class Neo4jStore:
                     return session.execute_write(work)
                 return session.execute_read(work)
         except _DRIVER_ERRORS as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc, writing=write) from exc
 
-    def _translate(self, exc: Exception) -> LineageError:
-        """The LineageError a driver exception means; the message names no credentials."""
+    def _translate(self, exc: Exception, *, writing: bool = False) -> LineageError:
+        """The LineageError a driver exception means; the message names no credentials.
+
+        ``writing``: the failure ended a write transaction before it committed, so nothing was
+        written; the message says so.
+        """
+        if isinstance(exc, neo4j_errors.IncompleteCommit):
+            return UnavailableError(
+                f"the connection to Neo4j at {self.uri} was lost while committing: the write "
+                "may or may not have been committed. Retry the identical request: a "
+                "registration already written is a no-op",
+                field="store",
+                details={"neo4j": type(exc).__name__, "outcome": "unknown"},
+            )
+        error = self._meaning(exc)
+        if writing and isinstance(error, UnavailableError):
+            error.message += "; nothing was written"
+        return error
+
+    def _meaning(self, exc: Exception) -> LineageError:
         where = f"Neo4j at {self.uri}"
         message = exc.message if isinstance(exc, neo4j_errors.Neo4jError) else str(exc)
         code = exc.code if isinstance(exc, neo4j_errors.Neo4jError) else type(exc).__name__
@@ -372,7 +319,10 @@ class Neo4jStore:
     def transaction(self) -> Iterator[None]:
         """All operations inside share one transaction; an exception rolls it all back.
 
-        Nested scopes join the outer one. Scopes are serialised by the store lock.
+        Nested scopes join the outer one. Scopes are serialised: first among this process's
+        threads (waiting at most ``lock_timeout``, then UNAVAILABLE with nothing written), then
+        by the store lock on the server. A commit whose answer is lost with the connection is
+        reported as such: its outcome is unknown, and an identical retry is the safe next step.
         """
         scope = self._scope
         if scope.tx is not None:
@@ -382,13 +332,28 @@ class Neo4jStore:
             finally:
                 scope.depth -= 1
             return
+        if not self._writer.acquire(timeout=self.lock_timeout):
+            raise UnavailableError(
+                f"Neo4j at {self.uri} is busy: another write of this service held the store "
+                f"lock for more than {self.lock_timeout:g}s; nothing was written. Retry: an "
+                "identical registration is a no-op if it was already written",
+                field="store",
+            )
+        try:
+            with self._scoped_transaction(scope):
+                yield
+        finally:
+            self._writer.release()
+
+    @contextmanager
+    def _scoped_transaction(self, scope: _Scope) -> Iterator[None]:
         session = self._session()
         try:
-            tx = session.begin_transaction()
+            tx = session.begin_transaction(timeout=TX_TIMEOUT)
             tx.run(cypher.TAKE_LOCK).consume()
         except _DRIVER_ERRORS as exc:
             self._quietly(session.close)
-            raise self._translate(exc) from exc
+            raise self._translate(exc, writing=True) from exc
         scope.tx, scope.depth = tx, 1
         try:
             yield
@@ -401,7 +366,7 @@ class Neo4jStore:
         try:
             tx.commit()
         except _DRIVER_ERRORS as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc, writing=True) from exc
         finally:
             self._quietly(session.close)
 
@@ -680,17 +645,20 @@ class Neo4jStore:
 
         return [_audit(r) for r in self._run(work, write=False)]
 
-    def ping(self) -> None:
-        """Raise UNAVAILABLE unless the server answers ``RETURN 1``."""
+    def ping(self, write: bool = False) -> None:
+        """Raise UNAVAILABLE unless the server answers ``RETURN 1``; with ``write``, unless a
+        write to the ``:LineageReadiness`` node commits now (a read-only database, a full disk
+        or a lost write leader fail it)."""
+        statement = cypher.WRITE_PROBE if write else cypher.PING
         try:
             tx = self._scope.tx
             if tx is not None:
-                tx.run(cypher.PING).consume()
+                tx.run(statement).consume()
                 return
             # Auto-commit, not execute_read: a health probe should report an outage at once
             # instead of retrying it for RETRY_TIME.
             with self._session() as session:
-                session.run(cypher.PING).consume()
+                session.run(neo4j.Query(statement, timeout=self.lock_timeout)).consume()
         except _DRIVER_ERRORS as exc:
             error = self._translate(exc)
             if isinstance(error, UnavailableError):

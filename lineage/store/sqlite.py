@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
-from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from lineage.errors import ConflictError, InvalidError, NotFoundError
 from lineage.model.canonical import canonical_json
 from lineage.model.graph import (
     Direction,
@@ -31,7 +28,7 @@ from lineage.model.graph import (
 from lineage.model.times import from_stored, from_text, to_text, utcnow
 from lineage.store.base import MAX_PAGE, AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
-from lineage.store.wal_checkpoint import BACKSTOP_PAGES, WalCheckpointer
+from lineage.store.sqlite_connections import DEFAULT_LOCK_TIMEOUT, SQLiteConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (
@@ -60,6 +57,8 @@ CREATE TABLE IF NOT EXISTS edges (
     UNIQUE (src, kind, dst, valid_from)
 );
 CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst, kind);
+-- One row that readiness probes rewrite: proof that a write can commit now.
+CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, probed_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
     seq          INTEGER PRIMARY KEY,
     at           TEXT NOT NULL,
@@ -146,100 +145,12 @@ def _audit(row: tuple[Any, ...]) -> AuditEvent:
     )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteConnections):
     """GraphStore on a SQLite file."""
 
-    def __init__(self, uri: str) -> None:
+    def __init__(self, uri: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.uri = uri
-        self.path = _path_of(uri)
-        parent = Path(self.path).parent
-        if not parent.exists():
-            raise UnavailableError(f"directory {parent} does not exist", field="store")
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        # Threads of this process queue here for the write lock, first come first served.
-        # Left to SQLite's busy handler they sleep up to 100 ms between tries while others
-        # barge in: with 8 writers that gave a 1.2 s worst case against 41 ms queued.
-        self._writer = threading.Lock()
-        self._closed = False
-        self._checkpointer: WalCheckpointer | None = None
-        try:
-            self._conn().executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            self.close()
-            raise UnavailableError(
-                f"{self.path} is not a usable SQLite store: {exc}", field="store"
-            ) from exc
-        self._checkpointer = WalCheckpointer(self.path)
-
-    # -- connections and transactions -------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise UnavailableError("the store is closed", field="store")
-            try:
-                conn = sqlite3.connect(
-                    self.path, isolation_level=None, check_same_thread=False, timeout=30
-                )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                # Off also for stores created when edges declared ON DELETE CASCADE.
-                conn.execute("PRAGMA foreign_keys=OFF")
-                conn.execute("PRAGMA busy_timeout=30000")
-                conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
-            except sqlite3.Error as exc:
-                raise UnavailableError(f"cannot open {self.path}: {exc}", field="store") from exc
-            self._local.conn = conn
-            self._local.depth = 0
-            with self._lock:
-                self._all.append(conn)
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """Join the open transaction, or run one of our own around the block."""
-        conn = self._conn()
-        if self._local.depth:
-            yield conn
-            return
-        with self.transaction():
-            yield conn
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All writes inside commit together; an exception rolls every one of them back."""
-        conn = self._conn()
-        if self._local.depth:
-            self._local.depth += 1
-            try:
-                yield
-            finally:
-                self._local.depth -= 1
-            return
-        with self._writer:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise UnavailableError(f"cannot start a write transaction: {exc}") from exc
-            self._local.depth = 1
-            changes = conn.total_changes
-            try:
-                yield
-            except BaseException:
-                self._local.depth = 0
-                conn.execute("ROLLBACK")
-                raise
-            self._local.depth = 0
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                conn.execute("ROLLBACK")
-                raise UnavailableError(f"commit failed: {exc}") from exc
-            if self._checkpointer is not None:
-                self._checkpointer.wrote(conn.total_changes - changes)
+        super().__init__(_path_of(uri), _SCHEMA, lock_timeout)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -339,11 +250,12 @@ class SQLiteStore:
         """The nodes that exist among ``ids``."""
         if not ids:
             return {}
-        rows = self._conn().execute(
-            f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(ids)),),
-        )
-        return {row[0]: _node(row) for row in rows}
+        with self._guard(writing=False):
+            rows = self._conn().execute(
+                f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(ids)),),
+            )
+            return {row[0]: _node(row) for row in rows}
 
     def find_nodes(self, query: NodeQuery) -> Page[Node]:
         """Nodes by kind / properties / valid_from window, ordered by (valid_from, id)."""
@@ -374,7 +286,7 @@ class SQLiteStore:
         limit = query.limit
         op, order = ("<", "DESC") if query.newest_first else (">", "ASC")
         if query.after is not None:
-            after_time, after_id = decode_cursor(query.after, 2)
+            after_time, after_id = decode_cursor(query.after, (str, str))
             where.append(f"(valid_from, id) {op} (?, ?)")
             args += [after_time, after_id]
         sql = f"SELECT {_NODE_COLUMNS} FROM nodes"
@@ -382,7 +294,8 @@ class SQLiteStore:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY valid_from {order}, id {order} LIMIT ?"
         args.append(limit + 1)
-        rows = self._conn().execute(sql, args).fetchall()
+        with self._guard(writing=False):
+            rows = self._conn().execute(sql, args).fetchall()
         items = [_node(r) for r in rows[:limit]]
         cursor = None
         if len(rows) > limit:
@@ -410,13 +323,14 @@ class SQLiteStore:
             args += [at, at]
         if query.after is not None:
             where.append("(src, kind, dst, valid_from) > (?, ?, ?, ?)")
-            args += decode_cursor(query.after, 4)
+            args += decode_cursor(query.after, (str, str, str, str))
         sql = f"SELECT {_EDGE_COLUMNS} FROM edges"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY src, kind, dst, valid_from LIMIT ?"
         args.append(limit + 1)
-        rows = self._conn().execute(sql, args).fetchall()
+        with self._guard(writing=False):
+            rows = self._conn().execute(sql, args).fetchall()
         cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -426,7 +340,7 @@ class SQLiteStore:
     def traverse(self, spec: TraversalSpec) -> Subgraph:
         """Breadth-first bounded walk, read from one snapshot of the database."""
         conn = self._conn()
-        with self._snapshot():
+        with self._guard(writing=False), self._snapshot():
             start = conn.execute("SELECT valid_from FROM nodes WHERE id = ?", (spec.start,))
             start_row = start.fetchone()
             if start_row is None:
@@ -450,20 +364,6 @@ class SQLiteStore:
             truncated=truncated,
             depths={n.id: depths[n.id] for n in ordered},
         )
-
-    @contextmanager
-    def _snapshot(self) -> Iterator[None]:
-        """Several reads that must see one state: a deferred read transaction (WAL keeps it
-        from blocking the writer), or the transaction already open on this thread."""
-        conn = self._conn()
-        if self._local.depth or conn.in_transaction:
-            yield
-            return
-        conn.execute("BEGIN")
-        try:
-            yield
-        finally:
-            conn.execute("COMMIT")
 
     def _walk(self, conn: sqlite3.Connection, spec: TraversalSpec) -> tuple[dict[str, int], bool]:
         """Node -> depth, and whether a limit cut the walk short.
@@ -537,32 +437,32 @@ class SQLiteStore:
 
     def audit_head(self) -> AuditEvent | None:
         """The newest audit event."""
-        row = self._conn().execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        with self._guard(writing=False):
+            row = self._conn().execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return _audit(row) if row else None
 
     def audit_events(self, after_seq: int = 0, limit: int = 1_000) -> list[AuditEvent]:
         """Events after ``after_seq`` in sequence order."""
-        rows = self._conn().execute(
-            "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, clamp(limit, 1, MAX_PAGE, "limit")),
-        )
+        size = clamp(limit, 1, MAX_PAGE, "limit")
+        with self._guard(writing=False):
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, size)
+                )
+                .fetchall()
+            )
         return [_audit(r) for r in rows]
 
-    def ping(self) -> None:
-        """Raise UNAVAILABLE unless the file answers a query."""
-        try:
+    def ping(self, write: bool = False) -> None:
+        """Raise UNAVAILABLE unless the file answers a query; with ``write``, unless a write
+        commits now (one row of the ``readiness`` table, rewritten: a full disk, a read-only
+        file or a lock held past ``lock_timeout`` all fail it)."""
+        with self._guard(writing=False):
             self._conn().execute("SELECT 1 FROM nodes LIMIT 1").fetchall()
-        except sqlite3.Error as exc:
-            raise UnavailableError(f"SQLite store {self.path} unreadable: {exc}") from exc
-
-    def close(self) -> None:
-        """Close every thread's connection."""
-        self._closed = True
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        if write:
+            with self._write() as conn:
+                conn.execute(
+                    "INSERT OR REPLACE INTO readiness (id, probed_at) VALUES (1, ?)",
+                    (to_text(utcnow()),),
+                )

@@ -39,7 +39,7 @@ class DownStore:
 
     uri = "sqlite:///unreachable.db"
 
-    def ping(self) -> None:
+    def ping(self, write: bool = False) -> None:
         raise UnavailableError("database is locked by another process")
 
     def __getattr__(self, name: str) -> Any:

@@ -312,15 +312,17 @@ class FakeSession:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def run(self, query: str, parameters: dict[str, Any] | None = None) -> FakeResult:
-        return FakeResult(self.server.run(query, parameters or {}))
+    def run(self, query: str | Any, parameters: dict[str, Any] | None = None) -> FakeResult:
+        text = query.text if hasattr(query, "text") else query  # a neo4j.Query, as ping sends
+        return FakeResult(self.server.run(text, parameters or {}))
 
     def execute_read(self, work: Callable[[FakeTx], Any]) -> Any:
         return work(FakeTx(self.server))
 
     execute_write = execute_read
 
-    def begin_transaction(self) -> FakeTx:
+    def begin_transaction(self, timeout: float | None = None) -> FakeTx:
+        assert timeout is not None, "a scope must be bounded by a server-side timeout"
         tx = FakeTx(self.server)
         self.server.transactions.append(tx)
         return tx
