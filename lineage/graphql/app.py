@@ -11,6 +11,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -19,10 +20,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lineage.errors import LineageError
+from lineage.graphql.admission import NodeAllowance
 from lineage.graphql.endpoint import GraphQLEndpoint, RecordsEndpoint
+from lineage.graphql.errors import INTERNAL, error_body
 from lineage.graphql.execution import DocumentCache
 from lineage.graphql.limits import Limits
-from lineage.graphql.observability import Metrics, RequestLogMiddleware, configure_logging
+from lineage.graphql.observability import (
+    REQUEST_ID_HEADER,
+    Metrics,
+    RequestLogMiddleware,
+    configure_logging,
+    request_id_of,
+)
 from lineage.graphql.schema import graphql_schema
 from lineage.services.record_store import RecordStore
 from lineage.settings import Settings
@@ -34,11 +43,21 @@ async def healthz(_request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+log = structlog.get_logger("lineage.api")
+
+
 async def readyz(request: Request) -> Response:
-    """The store answers; 503 with the reason otherwise."""
+    """Ready when a write can succeed now: the store commits a probe write and the record store
+    takes a file. 503 with the reason otherwise (a full disk, a read-only file, the database
+    down), and 200 again once the fault is gone, without a restart."""
     state = request.app.state
+
+    def probe() -> None:
+        state.store.ping(write=True)
+        state.records.probe()
+
     try:
-        await run_in_threadpool(state.store.ping)
+        await run_in_threadpool(probe)
     except LineageError as exc:
         state.metrics.store_errors.labels("readyz").inc()
         return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503)
@@ -47,6 +66,20 @@ async def readyz(request: Request) -> Response:
         reason = f"{type(exc).__name__}: {exc}"
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     return JSONResponse({"status": "ready", "store": state.store.uri})
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """An exception no handler expected: 500 in the API's error shape, with the request ID to
+    quote; the traceback goes to the log (without local variables, see observability)."""
+    request_id = request_id_of(request.scope)
+    log.error("unhandled exception", path=request.url.path, exc_info=exc)
+    message = f"internal error; the server log has the details under request id {request_id}"
+    return JSONResponse(
+        error_body(message, INTERNAL, requestId=request_id),
+        status_code=500,
+        # Sent by the outermost middleware, past the one that adds the header to answers.
+        headers={REQUEST_ID_HEADER: request_id},
+    )
 
 
 async def metrics(request: Request) -> Response:
@@ -80,13 +113,15 @@ def create_app(
     collected = Metrics()
     app = Starlette(
         routes=[
-            Route("/graphql", GraphQLEndpoint, max_body_size=settings.max_body_bytes),
-            Route("/records", RecordsEndpoint, max_body_size=settings.max_upload_bytes),
+            # Body sizes are checked by the endpoints, which answer 413 in the error shape.
+            Route("/graphql", GraphQLEndpoint),
+            Route("/records", RecordsEndpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
         middleware=[Middleware(RequestLogMiddleware, metrics=collected)],
+        exception_handlers={Exception: internal_error},
         lifespan=serving,
     )
     app.state.store = store
@@ -95,6 +130,7 @@ def create_app(
     app.state.limits = limits = Limits.from_settings(settings)
     app.state.metrics = collected
     app.state.documents = DocumentCache(graphql_schema(), limits)
+    app.state.allowance = NodeAllowance(settings.max_nodes_in_flight)
     return app
 
 
@@ -102,7 +138,7 @@ def create_app_from_settings(settings: Settings | None = None) -> Starlette:
     """The API over the store the settings name, opened at startup and closed at shutdown."""
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    store = open_store(settings.store)
+    store = open_store(settings.store, lock_timeout=settings.lock_timeout_seconds)
     app = create_app(store, RecordStore(settings.records_dir), settings)
 
     @asynccontextmanager

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from lineage.errors import ForbiddenError
+from lineage.graphql.cost import AnswerBudget, CostExceeded, answer_size
 from lineage.graphql.limits import Deadline, Limits
 from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Principal, Role
 from lineage.store.base import GraphStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,17 @@ class RequestContext:
     limits: Limits
     deadline: Deadline
     request_id: str = "-"
+    budget: AnswerBudget | None = None
+
+    def charge(self, answer: T, what: str) -> T:
+        """Count the nodes of ``answer`` against the request's budget and return it;
+        QUERY_TOO_COMPLEX once the budget is spent (see lineage.graphql.cost)."""
+        if self.budget is not None:
+            try:
+                self.budget.charge(answer_size(answer), what)
+            except CostExceeded as exc:
+                raise exc.as_graphql_error() from None
+        return answer
 
     def require(self, roles: Iterable[Role], action: str) -> None:
         """FORBIDDEN unless the caller holds one of ``roles``."""
@@ -38,9 +52,14 @@ class RequestContext:
 
 
 def context_of(info: Any) -> RequestContext:
-    """The request context of a resolver call; stops the request once its time is spent."""
+    """The request context of a resolver call; stops the request once its time is spent.
+
+    A mutation field reached after the deadline is not attempted at all, and says so: the
+    request's writes are never left running past the answer.
+    """
     context = info.context
     if not isinstance(context, RequestContext):
         raise TypeError("the schema must be executed with a RequestContext")
-    context.deadline.check()
+    writing = info.operation.operation.value == "mutation" and len(info.path.as_list()) == 1
+    context.deadline.check(writing=writing)
     return context

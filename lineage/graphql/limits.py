@@ -40,6 +40,7 @@ class Limits:
     max_query_tokens: int = 2_000
     max_page_size: int = 500
     time_budget_seconds: float = 10.0
+    max_nodes_per_request: int = 20_000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -49,6 +50,7 @@ class Limits:
             max_query_tokens=settings.max_query_tokens,
             max_page_size=settings.max_page_size,
             time_budget_seconds=settings.time_budget_seconds,
+            max_nodes_per_request=settings.max_nodes_per_request,
         )
 
     def page_size(self, first: int | None, field: str = "first") -> int:
@@ -63,12 +65,24 @@ class Limits:
 class BudgetExceeded(Exception):
     """The request ran past its time budget."""
 
-    def __init__(self, budget: float) -> None:
+    def __init__(self, budget: float, message: str | None = None) -> None:
         super().__init__(
-            f"the request exceeded its time budget of {budget:g}s; narrow it "
+            message
+            or f"the request exceeded its time budget of {budget:g}s; narrow it "
             "(a smaller maxDepth, fewer kinds, a shorter window, smaller pages) and retry"
         )
         self.budget = budget
+
+
+class WriteNotStarted(BudgetExceeded):
+    """A mutation field reached after the time budget was spent: it was not attempted."""
+
+    def __init__(self, budget: float) -> None:
+        super().__init__(
+            budget,
+            f"the request's time budget of {budget:g}s ran out before this write started: "
+            "nothing was written for it; send it again",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +97,11 @@ class Deadline:
         """A deadline ``budget`` seconds from now."""
         return cls(budget=budget, at=time.monotonic() + budget)
 
-    def check(self) -> None:
-        """Raise :class:`BudgetExceeded` once the budget is spent."""
+    def check(self, writing: bool = False) -> None:
+        """Raise :class:`BudgetExceeded` once the budget is spent (:class:`WriteNotStarted`
+        before a write)."""
         if time.monotonic() > self.at:
-            raise BudgetExceeded(self.budget)
+            raise WriteNotStarted(self.budget) if writing else BudgetExceeded(self.budget)
 
 
 def selection_depth(
