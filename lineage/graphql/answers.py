@@ -12,6 +12,7 @@ import graphene
 
 from lineage.graphql.context import context_of
 from lineage.graphql.nodes import (
+    Correction,
     DatasetVersion,
     Deployment,
     Edge,
@@ -223,6 +224,7 @@ class DecisionBatch(graphene.ObjectType):  # type: ignore[misc]
         context = context_of(info)
         size = context.limits.page_size(first)
         page = investigation.batch_records(context.records, batch.batch, first=size, after=after)
+        context.charge(page, "records")
         return {
             "decisions": page.records,
             "end_cursor": page.next_cursor,
@@ -304,6 +306,7 @@ _CHANGES = {
     "REGISTERED": "The node came into being (its validFrom).",
     "ENDED": "The node stopped being true (a person left), or the edge stopped holding.",
     "STARTED": "The edge began to hold: a new owner, a deployment serving another version.",
+    "CORRECTED": "A correction of the node was recorded: a registered fact was fixed.",
 }
 
 
@@ -325,6 +328,9 @@ class UpstreamChange(graphene.ObjectType):  # type: ignore[misc]
     what = graphene.Field(ChangeKind, required=True, description="What happened.")
     edge = graphene.Field(Edge, description="The edge that started or ended; null for a node.")
     depth = graphene.Int(description="Hops upstream of the node asked about.")
+    correction = graphene.Field(
+        Correction, description="For a `CORRECTED` change, the correction: who, why, what changed."
+    )
 
 
 class UpstreamChanges(graphene.ObjectType):  # type: ignore[misc]

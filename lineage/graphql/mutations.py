@@ -1,4 +1,4 @@
-"""The root Mutation: how pipelines register provenance.
+"""The root Mutation: how pipelines register provenance, and correct what got in wrong.
 
 Every mutation needs the ``pipeline`` or ``admin`` role, runs the registration service as the
 token's principal (the audit chain's actor is never a field of the request), and is idempotent as
@@ -14,19 +14,24 @@ from contextlib import contextmanager
 from typing import Any
 
 import graphene
+from graphene.utils.str_converters import to_camel_case, to_snake_case
 
-from lineage.errors import LineageError
+from lineage.errors import ErrorCode, InvalidError, LineageError
 from lineage.graphql import inputs
 from lineage.graphql.context import context_of
 from lineage.graphql.nodes import (
+    Correction,
     DatasetVersion,
     Evaluation,
     FeatureSnapshot,
     InferenceBatch,
     Model,
     ModelVersion,
+    Node,
     Person,
 )
+from lineage.graphql.scalars import JSON
+from lineage.services.corrections import Corrections
 from lineage.services.registry import Registration, Registry
 from lineage.services.tokens import Role
 
@@ -51,6 +56,8 @@ def input_errors(argument: str = "input") -> Iterator[None]:
     try:
         yield
     except LineageError as exc:
+        if exc.code is ErrorCode.UNAVAILABLE:
+            raise  # a store fault: its field names the store, not an argument
         exc.field = f"{argument}.{exc.field}" if exc.field else argument
         for item in exc.details.get("errors", []):
             if isinstance(item, dict) and isinstance(item.get("field"), str):
@@ -191,9 +198,74 @@ RegisterInferenceBatch = registration(
 )
 
 
+def service_fields(changes: Any) -> dict[str, Any]:
+    """A correction's fields, spelled by the API (``recordsUsed``), as the service spells them
+    (``records_used``); INVALID naming the field for any other spelling."""
+    if not isinstance(changes, Mapping):
+        raise InvalidError(
+            "must be an object of fields and their corrected values", field="changes"
+        )
+    fields: dict[str, Any] = {}
+    for name, value in changes.items():
+        snake = to_snake_case(name)
+        if to_camel_case(snake) != name:
+            raise InvalidError(
+                f"spell fields as the node type does: {to_camel_case(snake)}",
+                field=f"changes.{name}",
+            )
+        fields[snake] = value
+    return fields
+
+
+class CorrectNode(graphene.Mutation):  # type: ignore[misc]
+    """What correctNode did."""
+
+    class Meta:
+        name = "CorrectNodePayload"
+
+    class Arguments:
+        target = graphene.ID(
+            required=True, description="The node to correct, e.g. `dataset:applications@v2`."
+        )
+        changes = JSON(
+            required=True,
+            description="The corrected fields, spelled as the node type spells them, and their "
+            'values, e.g. `{"uri": "s3://..."}`; null removes a field. Fields that define what '
+            "was registered (IDs, hashes, inputs, times) cannot be corrected.",
+        )
+        reason = graphene.String(
+            required=True, description="Why, for the audit log and every reader of the fact."
+        )
+
+    correction = graphene.Field(
+        Correction,
+        required=True,
+        description="The correction recorded (for an idempotent repeat, the one repeated).",
+    )
+    node = graphene.Field(Node, required=True, description="The node as corrected now.")
+    created = graphene.Boolean(
+        required=True, description="False when this repeated the latest correction exactly."
+    )
+    audit_seq = graphene.Int(description=_AUDIT_SEQ)
+
+    @staticmethod
+    def mutate(_root: Any, info: Any, target: str, changes: Any, reason: str) -> dict[str, Any]:
+        """Correct the node as the caller."""
+        context = context_of(info)
+        context.require(WRITERS, "call correctNode")
+        service = Corrections(context.store, context.records, actor=context.principal.id)
+        done = service.correct(target, service_fields(changes), reason)
+        return {
+            "correction": done.correction,
+            "node": done.node,
+            "created": done.created,
+            "audit_seq": done.audit_seq,
+        }
+
+
 class Mutation(graphene.ObjectType):  # type: ignore[misc]
-    """Registrations for pipelines. Each needs the pipeline or admin role, is idempotent, and
-    writes nothing when it fails."""
+    """Registrations for pipelines, and corrections of what got in wrong. Each needs the
+    pipeline or admin role, is idempotent, and writes nothing when it fails."""
 
     register_person = RegisterPerson.Field(
         description="Register a person (owner, approver, engineer)."
@@ -218,4 +290,10 @@ class Mutation(graphene.ObjectType):  # type: ignore[misc]
     register_inference_batch = RegisterInferenceBatch.Field(
         description="Register a window of decisions, with the records inline or by the hash of "
         "a file uploaded with `POST /records`."
+    )
+    correct_node = CorrectNode.Field(
+        description="Correct a registered node without rewriting it: records who, when, why "
+        "and what changed, linked to the node. Questions answer with the corrected facts; asked "
+        "`asOf` an earlier instant, as the graph stood then. Repeating the latest correction "
+        "exactly is a no-op."
     )

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import graphene
+from graphene.utils.str_converters import to_camel_case
 
-from lineage.graphql.scalars import JSON, DateTime
+from lineage.graphql.scalars import JSON, BigInt, DateTime
 from lineage.model.graph import Edge as StoreEdge
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
@@ -72,7 +73,17 @@ class Node(graphene.Interface):  # type: ignore[misc]
     )
     valid_to = DateTime(description="When it stopped being true (a person leaving); null if open.")
     recorded_at = DateTime(description="When this service first recorded the node.")
-    props = JSON(required=True, description="Every stored property, as a JSON object.")
+    props = JSON(
+        required=True,
+        description="Every property, as a JSON object (as corrected, like the typed fields).",
+    )
+    corrected_by = graphene.List(
+        graphene.NonNull(graphene.ID),
+        required=True,
+        description="The corrections applied to what this node shows, oldest first: those "
+        "recorded by the question's `asOf` (by now without one). Empty when it shows the node "
+        "as registered. See `corrections(node)`.",
+    )
 
     @classmethod
     def resolve_type(cls, instance: StoreNode, _info: Any) -> type[graphene.ObjectType]:
@@ -88,6 +99,11 @@ class Node(graphene.Interface):  # type: ignore[misc]
     def resolve_props(node: StoreNode, _info: Any) -> dict[str, Any]:
         """The stored properties, minus secrets."""
         return visible_props(node)
+
+    @staticmethod
+    def resolve_corrected_by(node: StoreNode, _info: Any) -> list[str]:
+        """The IDs of the corrections the view applies."""
+        return list(getattr(node, "corrected_by", ()))
 
 
 class Dataset(graphene.ObjectType):  # type: ignore[misc]
@@ -114,7 +130,7 @@ class DatasetVersion(graphene.ObjectType):  # type: ignore[misc]
         description="SHA-256 of the content (or of its manifest of file hashes).",
         resolver=prop("content_hash"),
     )
-    record_count = graphene.BigInt(
+    record_count = BigInt(
         required=True, description="How many records it holds.", resolver=prop("record_count")
     )
     created_at = DateTime(
@@ -158,9 +174,7 @@ class FeatureSnapshot(graphene.ObjectType):  # type: ignore[misc]
         description="What computed it, e.g. `feast v3.1`.", resolver=prop("computed_by")
     )
     created_at = DateTime(required=True, description="When it was computed.", resolver=_valid_from)
-    record_count = graphene.BigInt(
-        description="How many rows it holds.", resolver=prop("record_count")
-    )
+    record_count = BigInt(description="How many rows it holds.", resolver=prop("record_count"))
 
 
 class Model(graphene.ObjectType):  # type: ignore[misc]
@@ -240,12 +254,10 @@ class TrainingRun(graphene.ObjectType):  # type: ignore[misc]
         resolver=prop("split", {}),
     )
     seed = graphene.Int(description="Random seed.", resolver=prop("seed"))
-    records_available = graphene.BigInt(
+    records_available = BigInt(
         description="Records available to training.", resolver=prop("records_available")
     )
-    records_used = graphene.BigInt(
-        description="Records training used.", resolver=prop("records_used")
-    )
+    records_used = BigInt(description="Records training used.", resolver=prop("records_used"))
     triggered_by = graphene.ID(
         description="The Person or Pipeline that ran it.", resolver=prop("triggered_by")
     )
@@ -325,7 +337,7 @@ class InferenceBatch(graphene.ObjectType):  # type: ignore[misc]
     window_end = DateTime(
         required=True, description="End of the window (exclusive).", resolver=prop("window_end")
     )
-    record_count = graphene.BigInt(
+    record_count = BigInt(
         required=True, description="How many decisions.", resolver=prop("record_count")
     )
     counts = JSON(
@@ -387,6 +399,69 @@ class Credential(graphene.ObjectType):  # type: ignore[misc]
     )
 
 
+def _api_fields(name: str) -> Callable[..., Any]:
+    """A resolver reading a property that maps fields to values, fields spelled as the API
+    spells them (``records_used`` -> ``recordsUsed``)."""
+
+    def resolve(node: StoreNode, _info: Any) -> dict[str, Any]:
+        values = node.props.get(name) or {}
+        return {to_camel_case(field): value for field, value in values.items()}
+
+    return resolve
+
+
+class Correction(graphene.ObjectType):  # type: ignore[misc]
+    """A correction of a registered node: who recorded it, when, why and what it changed.
+
+    The corrected node is never rewritten: questions apply its corrections as of their instant,
+    so one asked `asOf` before `recordedAt` answers as the graph stood then."""
+
+    class Meta:
+        interfaces = (Node,)
+
+    target = graphene.ID(required=True, description="The corrected node.", resolver=prop("target"))
+    recorded_at = DateTime(
+        required=True,
+        description="When it was recorded, by the server's clock: from then on it applies.",
+        resolver=_valid_from,
+    )
+    by = graphene.ID(
+        required=True, description="The Person or Pipeline that recorded it.", resolver=prop("by")
+    )
+    reason = graphene.String(required=True, description="Why.", resolver=prop("reason"))
+    changes = JSON(
+        required=True,
+        description="Each corrected field, spelled as the node type spells it (`uri`, "
+        "`recordsUsed`), and its corrected value; null removed the field.",
+        resolver=_api_fields("changes"),
+    )
+    previous = JSON(
+        required=True,
+        description="The values the correction replaced, by field; null where the field was "
+        "not set.",
+        resolver=_api_fields("previous"),
+    )
+    copy_of = graphene.ID(
+        description="Set when the registry had copied the corrected field onto this node (a "
+        "model version's code commit is its training run's): the correction it follows.",
+        resolver=prop("copy_of"),
+    )
+    added_edges = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Keys (`src|KIND|dst|validFrom`) of the edges it added for a corrected "
+        "reference, such as a batch's deployment.",
+        resolver=prop("added_edges", []),
+    )
+    hidden_edges = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description="Keys of the edges it hides: they stay stored, and questions asked `asOf` "
+        "before it still follow them.",
+        resolver=prop("hidden_edges", []),
+    )
+
+
 def _plain(kind: NodeKind, description: str) -> type[graphene.ObjectType]:
     """An object type exposing only the Node interface, for kinds no question types yet."""
     meta = type("Meta", (), {"name": kind.value, "interfaces": (Node,), "description": description})
@@ -419,6 +494,7 @@ TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.DRILL: Drill,
     NodeKind.PLAYBOOK: Playbook,
     NodeKind.CREDENTIAL: Credential,
+    NodeKind.CORRECTION: Correction,
 }
 NODE_TYPES: list[type[graphene.ObjectType]] = list(TYPE_OF_KIND.values())
 

@@ -1,7 +1,8 @@
 """The root Query: the investigators' questions, and the graph by ID and by kind.
 
 Resolvers translate arguments, call :mod:`lineage.services.investigation` and hand its
-dataclasses to the answer types; the only store calls here are ``node`` and ``nodes``.
+dataclasses to the answer types; the only store calls here are ``node``, ``nodes`` and
+``corrections``. Like every question, ``node`` and ``nodes`` show the corrected facts.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from typing import Any
 
 import graphene
 
+from lineage.errors import NotFoundError
 from lineage.graphql import answers
 from lineage.graphql.context import context_of
-from lineage.graphql.nodes import Node
+from lineage.graphql.cost import IMPACT_NODE_BUDGET
+from lineage.graphql.nodes import Correction, Node
 from lineage.graphql.scalars import DateTime
 from lineage.model.graph import Direction as StoreDirection
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
 from lineage.model.ids import parse_id
 from lineage.services import investigation
+from lineage.services.corrected import CorrectedReads, history
 from lineage.services.tokens import Role
 from lineage.store.base import MAX_DEPTH, NodeQuery
 
@@ -140,6 +144,13 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
         "first (nodes registered or ended, owners and deployed versions that started or "
         "ended): the first question of every incident.",
     )
+    corrections = graphene.List(
+        graphene.NonNull(Correction),
+        required=True,
+        node=graphene.ID(required=True, description="The corrected node."),
+        description="Every correction recorded for the node, oldest first: who, when, why, what "
+        "changed. Questions apply those recorded by their `asOf` (by now without one).",
+    )
     viewer = graphene.Field(
         answers.Viewer, required=True, description="The principal and roles of the caller."
     )
@@ -149,7 +160,7 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
         """Look the node up."""
         context = context_of(info)
         _guard_credentials(info, parse_id(id, "id").kind)
-        return context.store.get_nodes([id]).get(id)
+        return CorrectedReads(context.store).get_nodes([id]).get(id)
 
     @staticmethod
     def resolve_nodes(
@@ -161,8 +172,9 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
         _guard_credentials(info, node_kind)
         query = NodeQuery(kind=node_kind, limit=context.limits.page_size(first), after=after)
         page = context.store.find_nodes(query)
+        context.charge(page.items, "nodes")
         return {
-            "nodes": page.items,
+            "nodes": CorrectedReads(context.store).nodes(page.items),
             "end_cursor": page.next_cursor,
             "has_next_page": page.next_cursor is not None,
         }
@@ -176,30 +188,37 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
         as_of: datetime | None = None,
     ) -> investigation.ModelsUsingDataset:
         """Ask the investigation service."""
-        store = context_of(info).store
-        return investigation.models_using_dataset(store, dataset, version, now=as_of)
+        context = context_of(info)
+        answer = investigation.models_using_dataset(context.store, dataset, version, now=as_of)
+        return context.charge(answer, "modelsUsingDataset")
 
     @staticmethod
     def resolve_training_provenance(
         _root: Any, info: Any, model: str, as_of: datetime
     ) -> investigation.TrainingProvenance:
         """Ask the investigation service."""
-        return investigation.training_provenance(context_of(info).store, model, as_of)
+        context = context_of(info)
+        answer = investigation.training_provenance(context.store, model, as_of)
+        return context.charge(answer, "trainingProvenance")
 
     @staticmethod
     def resolve_feature_impact(
         _root: Any, info: Any, feature: str, as_of: datetime | None = None
     ) -> investigation.FeatureImpact:
         """Ask the investigation service."""
-        return investigation.feature_impact(context_of(info).store, feature, now=as_of)
+        context = context_of(info)
+        answer = investigation.feature_impact(context.store, feature, now=as_of)
+        return context.charge(answer, "featureImpact")
 
     @staticmethod
     def resolve_decisions(
         _root: Any, info: Any, model: str, to: datetime, **args: Any
     ) -> investigation.Decisions:
         """Ask the investigation service (``from`` is a Python keyword, hence ``args``)."""
-        store = context_of(info).store
-        return investigation.decisions(store, model, args["from"], to, args.get("snapshot"))
+        context = context_of(info)
+        snapshot = args.get("snapshot")
+        answer = investigation.decisions(context.store, model, args["from"], to, snapshot)
+        return context.charge(answer, "decisions")
 
     @staticmethod
     def resolve_impact(
@@ -212,19 +231,36 @@ class Query(graphene.ObjectType):  # type: ignore[misc]
         as_of: datetime | None = None,
     ) -> answers.ImpactAnswer:
         """Walk from the node; the depth is clamped and the answer says so via ``maxDepth``."""
-        store = context_of(info).store
+        context = context_of(info)
         depth = DEFAULT_IMPACT_DEPTH if max_depth is None else max_depth
         subgraph = investigation.impact(
-            store, node, _store_direction(direction), depth, kinds, as_of
+            context.store,
+            node,
+            _store_direction(direction),
+            depth,
+            kinds,
+            as_of,
+            max_nodes=IMPACT_NODE_BUDGET,
         )
-        return answers.ImpactAnswer(subgraph, min(depth, MAX_DEPTH))
+        return answers.ImpactAnswer(context.charge(subgraph, "impact"), min(depth, MAX_DEPTH))
 
     @staticmethod
     def resolve_upstream_changes(
         _root: Any, info: Any, node: str, since: datetime
     ) -> investigation.UpstreamChanges:
         """Ask the investigation service."""
-        return investigation.upstream_changes(context_of(info).store, node, since)
+        context = context_of(info)
+        answer = investigation.upstream_changes(context.store, node, since)
+        return context.charge(answer, "upstreamChanges")
+
+    @staticmethod
+    def resolve_corrections(_root: Any, info: Any, node: str) -> list[StoreNode]:
+        """The node's corrections; NOT_FOUND for a node that is not registered."""
+        context = context_of(info)
+        _guard_credentials(info, parse_id(node, "node").kind)
+        if not context.store.get_nodes([node]):
+            raise NotFoundError(f"{node} is not registered", field="node")
+        return context.charge(history(context.store, node), "corrections")
 
     @staticmethod
     def resolve_viewer(_root: Any, info: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from lineage.errors import InvalidError
+from lineage.errors import InvalidError, shown
 from lineage.model.canonical import canonical_json, json_string, sha256_text
 from lineage.model.times import require_aware, to_text
 
@@ -43,6 +43,7 @@ class NodeKind(StrEnum):
     DRILL = "Drill"
     PLAYBOOK = "Playbook"
     CREDENTIAL = "Credential"
+    CORRECTION = "Correction"
 
     @property
     def prov(self) -> ProvClass:
@@ -56,7 +57,7 @@ class NodeKind(StrEnum):
             if value in (kind.value, kind.name):
                 return kind
         known = ", ".join(k.value for k in cls)
-        raise InvalidError(f"unknown node kind {value!r}; known kinds: {known}", field=field)
+        raise InvalidError(f"unknown node kind {shown(value)}; known kinds: {known}", field=field)
 
 
 _PROV_CLASS: dict[NodeKind, ProvClass] = {
@@ -76,6 +77,7 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.DEPLOYMENT: ProvClass.ACTIVITY,
     NodeKind.INFERENCE_BATCH: ProvClass.ACTIVITY,
     NodeKind.DRILL: ProvClass.ACTIVITY,
+    NodeKind.CORRECTION: ProvClass.ACTIVITY,
     NodeKind.PERSON: ProvClass.AGENT,
     NodeKind.PIPELINE: ProvClass.AGENT,
     NodeKind.MONITOR: ProvClass.AGENT,
@@ -101,6 +103,7 @@ class EdgeKind(StrEnum):
     SERVED = "SERVED"
     SCORED_WITH = "SCORED_WITH"
     AFFECTED = "AFFECTED"
+    CORRECTS = "CORRECTS"
 
     @property
     def prov(self) -> str:
@@ -114,7 +117,7 @@ class EdgeKind(StrEnum):
             if value.upper() == kind.value:
                 return kind
         known = ", ".join(k.value for k in cls)
-        raise InvalidError(f"unknown edge kind {value!r}; known kinds: {known}", field=field)
+        raise InvalidError(f"unknown edge kind {shown(value)}; known kinds: {known}", field=field)
 
 
 _PROV_RELATION: dict[EdgeKind, str] = {
@@ -133,6 +136,8 @@ _PROV_RELATION: dict[EdgeKind, str] = {
     EdgeKind.SCORED_WITH: "prov:used",
     # An incident (entity) influenced by what it affects.
     EdgeKind.AFFECTED: "prov:wasInfluencedBy",
+    # A correction (activity) used the node it corrects; the node itself is never rewritten.
+    EdgeKind.CORRECTS: "prov:used",
 }
 
 

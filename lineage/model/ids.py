@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lineage.errors import InvalidError
+from lineage.errors import InvalidError, shown
 from lineage.model.graph import NodeKind
 
 _PART = r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,199}"
@@ -35,6 +35,7 @@ PREFIXES: dict[str, tuple[NodeKind | None, NodeKind | None]] = {
     "drill": (NodeKind.DRILL, None),
     "playbook": (NodeKind.PLAYBOOK, None),
     "credential": (NodeKind.CREDENTIAL, None),
+    "correction": (NodeKind.CORRECTION, None),
 }
 PREFIX_OF: dict[NodeKind, str] = {
     kind: prefix for prefix, kinds in PREFIXES.items() for kind in kinds if kind is not None
@@ -66,8 +67,9 @@ def parse_id(value: str, field: str = "id") -> NodeId:
     match = _ID.match(value)
     if match is None:
         raise InvalidError(
-            f"{value!r} is not a node ID of the form kind:name or kind:name@version "
-            "(name and version: letters, digits, '_', '.', '-'; at most 200 characters)",
+            f"{shown(value)} is not a node ID of the form kind:name or kind:name@version "
+            "(kind: at most 32 lowercase letters or '_'; name and version: letters, digits, "
+            "'_', '.', '-', at most 200 characters each)",
             field=field,
         )
     prefix, name, version = match["prefix"], match["name"], match["version"]
@@ -100,5 +102,7 @@ def require_kind(value: str, field: str, *kinds: NodeKind) -> NodeId:
     parsed = parse_id(value, field)
     if parsed.kind not in kinds:
         wanted = " or ".join(k.value for k in kinds)
-        raise InvalidError(f"{value!r} is a {parsed.kind.value}, expected {wanted}", field=field)
+        raise InvalidError(
+            f"{shown(value)} is a {parsed.kind.value}, expected {wanted}", field=field
+        )
     return parsed

@@ -112,17 +112,26 @@ class ChangeKind(StrEnum):
     REGISTERED = "REGISTERED"  # a node came into being
     ENDED = "ENDED"  # a node stopped being true (a person left), or a temporal edge closed
     STARTED = "STARTED"  # a temporal edge began to hold (a new owner, a deployment's new version)
+    CORRECTED = "CORRECTED"  # a correction of the node was recorded
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One change upstream: ``node`` is what changed, or for an edge its dependent end."""
+    """One change upstream: ``node`` is what changed, or for an edge its dependent end;
+    ``correction`` is the correction node of a CORRECTED change."""
 
     at: datetime
     what: ChangeKind
     node: Node
     edge: Edge | None = None
     depth: int | None = None
+    correction: Node | None = None
+
+    def order(self) -> tuple[str, str, str, str]:
+        """A total order among changes at one instant: by node, edge, what, correction."""
+        edge = self.edge.key if self.edge else ""
+        correction = self.correction.id if self.correction else ""
+        return (self.node.id, edge, self.what, correction)
 
 
 @dataclass(frozen=True, slots=True)

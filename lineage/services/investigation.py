@@ -7,15 +7,17 @@ and are re-exported here). Every answer that walks the graph carries ``truncated
 The walks are sized to the graph the registry writes: each one follows only the edge kinds its
 question needs, to the depth at which the answer's nodes lie, so a walk is one round trip and a
 ``truncated`` walk means the node budget (or an unexpected, longer shape) cut something off.
+
+Every answer shows the corrected facts as known at the question's instant (its ``asOf``, else
+now): each read goes through :class:`lineage.services.corrected.CorrectedReads`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from lineage.errors import InvalidError, NotFoundError
-from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Subgraph
+from lineage.model.graph import Direction, EdgeKind, Node, NodeKind, Subgraph
 from lineage.model.ids import PREFIX_OF, NodeId, parse_id, require_kind
 from lineage.model.times import from_text, require_aware, utcnow
 from lineage.services.answers import (
@@ -32,7 +34,9 @@ from lineage.services.answers import (
     TrainingProvenance,
     UpstreamChanges,
 )
+from lineage.services.corrected import CorrectedReads
 from lineage.services.record_store import RecordStore
+from lineage.services.subgraph_index import SubgraphIndex as _Index
 from lineage.store.base import MAX_DEPTH, MAX_NODES, GraphStore, TraversalSpec, clamp
 from lineage.store.cursor import decode_cursor, encode_cursor
 
@@ -91,7 +95,13 @@ _TRAINED_KINDS = frozenset(
     }
 )
 # Deployments and incidents point at a version too, but they are not evidence about it.
-_EVIDENCE = frozenset(EdgeKind) - {EdgeKind.SERVED, EdgeKind.AFFECTED, EdgeKind.SCORED_WITH}
+# Nor is a correction: its facts are applied to the evidence it corrects.
+_EVIDENCE = frozenset(EdgeKind) - {
+    EdgeKind.SERVED,
+    EdgeKind.AFFECTED,
+    EdgeKind.SCORED_WITH,
+    EdgeKind.CORRECTS,
+}
 
 
 # -- the questions -----------------------------------------------------------------------------
@@ -105,7 +115,8 @@ def models_using_dataset(
     ``dataset`` is a name, a Dataset ID or a DatasetVersion ID. A version uses the dataset when
     its training run used one of its versions, directly or through a feature snapshot derived
     from it; the path through a snapshot is preferred. ``deployed_now``: some deployment serves
-    the version at ``now`` (default: the current instant). One traversal.
+    the version at ``now`` (default: the current instant), which is also the instant whose
+    corrections apply. One traversal.
     """
     parsed = _resolve(dataset, "dataset", NodeKind.DATASET, NodeKind.DATASET_VERSION)
     if version is not None:
@@ -113,6 +124,7 @@ def models_using_dataset(
             raise InvalidError(f"{parsed} already names version {parsed.version}", field="version")
         parsed = parse_id(f"{parsed.unversioned}@{version}", "version")
     at = require_aware(now, "now") if now is not None else utcnow()
+    reads = CorrectedReads(store, at)
     start = str(parsed)
     versioned = parsed.version is not None
     spec = TraversalSpec(
@@ -125,7 +137,7 @@ def models_using_dataset(
         max_nodes=MAX_NODES,
     )
     try:
-        sub = store.traverse(spec)
+        sub = reads.traverse(spec)
     except NotFoundError as exc:
         missing_dataset = versioned and not store.get_nodes([parsed.unversioned])
         name = "version" if versioned and not missing_dataset else "dataset"
@@ -158,17 +170,19 @@ def training_provenance(store: GraphStore, model: str, as_of: datetime) -> Train
     """The version serving at ``as_of`` (else the latest registered by then) and its provenance.
 
     ``model`` is a name or a Model ID; a ModelVersion ID pins the version instead. Evaluations
-    and approvals are those recorded by ``as_of``; attributions those in force then. Three
-    traversals: the model's versions and deployments, the version's upstream, its evidence.
+    and approvals are those recorded by ``as_of``; attributions those in force then; corrections
+    those recorded by then. Three traversals: the model's versions and deployments, the
+    version's upstream, its evidence.
     """
     parsed = _resolve(model, "model", NodeKind.MODEL, NodeKind.MODEL_VERSION)
     at = require_aware(as_of, "as_of")
-    chosen, serving, truncated = _version_at(store, parsed, at)
+    reads = CorrectedReads(store, at)
+    chosen, serving, truncated = _version_at(reads, parsed, at)
 
     # version -> run -> snapshot -> features, version -> model -> people, dataset version ->
     # dataset: depth 4 reaches the dataset of a version bound only through the snapshot.
     upstream = _walk(
-        store,
+        reads,
         TraversalSpec(
             start=chosen.id,
             direction=Direction.OUT,
@@ -194,7 +208,7 @@ def training_provenance(store: GraphStore, model: str, as_of: datetime) -> Train
     accountable = _attributions(g, parsed.unversioned, at)
 
     evidence = _walk(
-        store,
+        reads,
         TraversalSpec(
             start=chosen.id,
             direction=Direction.IN,
@@ -232,12 +246,14 @@ def feature_impact(store: GraphStore, feature: str, now: datetime | None = None)
     """Snapshots containing the feature, versions trained on them, deployments serving them.
 
     ``accountable`` maps the model of every affected version to the people accountable for it
-    at ``now`` (default: the current instant). One traversal, plus one per affected model.
+    at ``now`` (default: the current instant), whose corrections apply. One traversal, plus one
+    per affected model.
     """
     feature_id = str(_resolve(feature, "feature", NodeKind.FEATURE))
     at = require_aware(now, "now") if now is not None else utcnow()
+    reads = CorrectedReads(store, at)
     sub = _walk(
-        store,
+        reads,
         TraversalSpec(
             start=feature_id,
             direction=Direction.IN,
@@ -268,7 +284,7 @@ def feature_impact(store: GraphStore, feature: str, now: datetime | None = None)
     accountable: dict[str, list[Attribution]] = {}
     for model_id in sorted({parse_id(mv_id).unversioned for mv_id in versions}):
         people = _walk(
-            store,
+            reads,
             TraversalSpec(
                 start=model_id,
                 direction=Direction.OUT,
@@ -298,7 +314,8 @@ def decisions(
     ``model`` is a name or a Model ID (a ModelVersion ID keeps that version only); ``snapshot``
     (name or ID) keeps the batches that used it. Sorted by window start, then ID. One
     traversal (bounded by the node budget, so ``truncated`` if a long history fills it), then
-    the snapshots and their source dataset versions in two batched reads.
+    the snapshots and their source dataset versions in two batched reads. The question has no
+    ``asOf``: every correction recorded by now applies.
     """
     parsed = _resolve(model, "model", NodeKind.MODEL, NodeKind.MODEL_VERSION)
     lo = require_aware(start, "from")
@@ -309,6 +326,7 @@ def decisions(
         str(_resolve(snapshot, "snapshot", NodeKind.FEATURE_SNAPSHOT)) if snapshot else None
     )
     root = str(parsed)
+    reads = CorrectedReads(store)
     spec = TraversalSpec(
         start=root,
         direction=Direction.IN,
@@ -319,7 +337,7 @@ def decisions(
         as_of=hi,  # batches starting at or after the end cannot overlap
     )
     try:
-        sub: Subgraph | None = store.traverse(spec)
+        sub: Subgraph | None = reads.traverse(spec)
     except NotFoundError as exc:
         if not store.get_nodes([root]):
             raise NotFoundError(f"{root} is not registered", field="model") from exc
@@ -339,10 +357,10 @@ def decisions(
     # The batch, snapshot and source IDs are properties written with the SCORED_WITH and
     # WAS_DERIVED_FROM edges in the same registration; reading them saves a walk per batch.
     wanted = {str(b.props["snapshot"]) for b, _ in batches.values() if b.props.get("snapshot")}
-    snapshots = store.get_nodes(sorted(wanted | ({snapshot_id} if snapshot_id else set())))
+    snapshots = reads.get_nodes(sorted(wanted | ({snapshot_id} if snapshot_id else set())))
     if snapshot_id is not None and snapshot_id not in snapshots:
         raise NotFoundError(f"{snapshot_id} is not registered", field="snapshot")
-    sources = store.get_nodes(
+    sources = reads.get_nodes(
         sorted({str(s) for snap in snapshots.values() for s in snap.props.get("sources", [])})
     )
     found = []
@@ -374,8 +392,8 @@ def batch_records(
         raise NotFoundError(f"{batch.id} has no records file", field="records_hash")
     offset = 0
     if after is not None:
-        tag, offset = decode_cursor(after, 2)
-        if tag != digest[:16] or not isinstance(offset, int) or isinstance(offset, bool):
+        tag, offset = decode_cursor(after, (str, int))
+        if tag != digest[:16]:
             raise InvalidError("not a cursor of this batch's records", field="after")
     rows = list(records.iter_records(digest))
     if not 0 <= offset <= len(rows):
@@ -397,7 +415,9 @@ def impact(
     """The bounded subgraph reachable from ``node``.
 
     ``kinds`` (NodeKind values or names) limits the nodes returned, not the walk; empty or None
-    returns every kind. Depth and budget are clamped to the store's maxima.
+    returns every kind. Depth and budget are clamped to the store's maxima. The corrections
+    recorded by ``as_of`` (default: now) apply, and what is reachable only over an edge a
+    correction hid is not returned.
     """
     start = str(parse_id(node, "node"))
     node_kinds = frozenset(NodeKind.parse(k, "kinds") for k in kinds) if kinds else None
@@ -408,30 +428,34 @@ def impact(
         raise InvalidError(
             f"unknown direction {direction!r}; one of {known}", field="direction"
         ) from exc
+    at = require_aware(as_of, "as_of") if as_of is not None else None
     spec = TraversalSpec(
         start=start,
         direction=way,
         node_kinds=node_kinds,
         max_depth=max_depth,
         max_nodes=max_nodes,
-        as_of=require_aware(as_of, "as_of") if as_of is not None else None,
+        as_of=at,
     )
-    return _walk(store, spec, "node")
+    return _walk(CorrectedReads(store, at), spec, "node", exact=True)
 
 
 def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamChanges:
     """What changed upstream of ``node`` at or after ``since``, newest first.
 
     A change is a node registered (its ``valid_from``) or ended (its ``valid_to``: a person
-    leaving), or a temporal edge that started or ended: a new owner, a deployment switching
-    version. Structural edges come with the node that registered them and are not listed apart.
-    The start node's own edges count (its owners are upstream of it); its own registration does
-    not. One traversal at the store's maximum depth and budget; ``depth`` is hops from ``node``.
+    leaving), or corrected (the correction's time), or a temporal edge that started or ended: a
+    new owner, a deployment switching version. Structural edges come with the node that
+    registered them and are not listed apart. The start node's own edges and corrections count
+    (its owners are upstream of it); its own registration does not. One traversal at the
+    store's maximum depth and budget; ``depth`` is hops from ``node``. Every correction recorded
+    by now applies, so a re-attributed batch lists its new deployment's changes, not the old.
     """
     start = str(parse_id(node, "node"))
     cutoff = require_aware(since, "since")
+    reads = CorrectedReads(store)
     sub = _walk(
-        store,
+        reads,
         TraversalSpec(
             start=start, direction=Direction.OUT, max_depth=MAX_DEPTH, max_nodes=MAX_NODES
         ),
@@ -440,9 +464,14 @@ def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamC
     nodes = {n.id: n for n in sub.nodes}
     changes: list[Change] = []
     for n in sub.nodes:
+        depth = sub.depths.get(n.id)
+        changes += [
+            Change(c.valid_from, ChangeKind.CORRECTED, n, depth=depth, correction=c)
+            for c in reads.applied(n.id)
+            if c.valid_from >= cutoff
+        ]
         if n.id == start:
             continue
-        depth = sub.depths.get(n.id)
         if n.valid_from >= cutoff:
             changes.append(Change(n.valid_from, ChangeKind.REGISTERED, n, depth=depth))
         if n.valid_to is not None and n.valid_to >= cutoff:
@@ -455,42 +484,12 @@ def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamC
             changes.append(Change(e.valid_from, ChangeKind.STARTED, nodes[e.src], e, depth))
         if e.valid_to is not None and e.valid_to >= cutoff:
             changes.append(Change(e.valid_to, ChangeKind.ENDED, nodes[e.src], e, depth))
-    changes.sort(key=lambda c: (c.node.id, c.edge.key if c.edge else "", c.what))
+    changes.sort(key=Change.order)
     changes.sort(key=lambda c: c.at, reverse=True)
     return UpstreamChanges(changes=changes, truncated=sub.truncated)
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-class _Index:
-    """A subgraph's nodes and edges, indexed by end."""
-
-    def __init__(self, sub: Subgraph) -> None:
-        self.nodes = {n.id: n for n in sub.nodes}
-        self._out: dict[str, list[Edge]] = defaultdict(list)
-        self._in: dict[str, list[Edge]] = defaultdict(list)
-        for edge in sub.edges:
-            self._out[edge.src].append(edge)
-            self._in[edge.dst].append(edge)
-
-    def outgoing(self, node_id: str, kind: EdgeKind) -> list[Edge]:
-        return [e for e in self._out.get(node_id, []) if e.kind is kind]
-
-    def incoming(self, node_id: str, kind: EdgeKind) -> list[Edge]:
-        return [e for e in self._in.get(node_id, []) if e.kind is kind]
-
-    def targets(self, node_id: str, kind: EdgeKind, of: NodeKind | None = None) -> list[Node]:
-        """Distinct nodes ``node_id`` points at over ``kind`` edges, by ID."""
-        return self._ends([e.dst for e in self.outgoing(node_id, kind)], of)
-
-    def sources(self, node_id: str, kind: EdgeKind, of: NodeKind | None = None) -> list[Node]:
-        """Distinct nodes pointing at ``node_id`` over ``kind`` edges, by ID."""
-        return self._ends([e.src for e in self.incoming(node_id, kind)], of)
-
-    def _ends(self, ids: list[str], of: NodeKind | None) -> list[Node]:
-        found = [self.nodes[i] for i in sorted(set(ids)) if i in self.nodes]
-        return [n for n in found if of is None or n.kind is of]
 
 
 def _resolve(value: str, field_name: str, *kinds: NodeKind) -> NodeId:
@@ -501,19 +500,21 @@ def _resolve(value: str, field_name: str, *kinds: NodeKind) -> NodeId:
     return require_kind(text, field_name, *kinds)
 
 
-def _walk(store: GraphStore, spec: TraversalSpec, field_name: str) -> Subgraph:
-    """Traverse, reporting a missing start node against the caller's argument."""
+def _walk(
+    reads: CorrectedReads, spec: TraversalSpec, field_name: str, *, exact: bool = False
+) -> Subgraph:
+    """Traverse (corrected), reporting a missing start node against the caller's argument."""
     try:
-        return store.traverse(spec)
+        return reads.traverse(spec, exact=exact)
     except NotFoundError as exc:
         raise NotFoundError(exc.message, field=field_name, details=exc.details) from exc
 
 
-def _version_at(store: GraphStore, parsed: NodeId, at: datetime) -> tuple[Node, bool, bool]:
+def _version_at(reads: CorrectedReads, parsed: NodeId, at: datetime) -> tuple[Node, bool, bool]:
     """(version, whether it was serving at ``at``, truncated) for a model or a pinned version."""
     model_id = parsed.unversioned
     sub = _walk(
-        store,
+        reads,
         TraversalSpec(
             start=model_id,
             direction=Direction.IN,

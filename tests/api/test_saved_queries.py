@@ -162,6 +162,18 @@ def check_register_inference_batch(data: dict[str, Any]) -> None:
     assert answer["batch"]["recordCount"] == 2
 
 
+def check_correct_node(data: dict[str, Any]) -> None:
+    answer = data["correctNode"]
+    correction, node = answer["correction"], answer["node"]
+    assert correction["target"] == node["id"] == "dataset:applications@v2"
+    assert correction["by"] == "pipeline:credit_training"  # the pipeline token's principal
+    assert correction["changes"] == {"uri": "s3://lending-data-archive/applications/v2/"}
+    assert correction["previous"] == {"uri": "s3://lending-data/applications@v2/"}
+    assert node["uri"] == "s3://lending-data-archive/applications/v2/"
+    assert node["contentHash"] == content_hash("dataset:applications@v2")
+    assert node["correctedBy"] == [correction["id"]]
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "models_using_dataset": check_models_using_dataset,
     "training_provenance": check_training_provenance,
@@ -173,6 +185,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "nodes": check_nodes,
     "register_dataset_version": check_register_dataset_version,
     "register_inference_batch": check_register_inference_batch,
+    "correct_node": check_correct_node,
 }
 SAVED = sorted(p.stem for p in QUERIES.glob("*.graphql"))
 
