@@ -78,11 +78,26 @@ def api_server(
     The server gets none of this environment's other ``LINEAGE_*`` variables: it runs on the
     defaults, whatever the shell running the benchmark sets. It is stopped on the way out.
     """
+    with api_process(store_uri, records_dir, log_path, timeout) as (base_url, _process):
+        yield base_url
+
+
+@contextmanager
+def api_process(
+    store_uri: str,
+    records_dir: Path,
+    log_path: Path,
+    timeout: float = 120.0,
+    settings: dict[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """As :func:`api_server`, also yielding the server process; ``settings`` are further
+    ``LINEAGE_*`` variables for it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
     env |= {
         "LINEAGE_STORE": store_uri,
         "LINEAGE_RECORDS_DIR": str(records_dir),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        **(settings or {}),
     }
     for _attempt in range(3):  # the port may be taken between probing and binding
         port = free_port()
@@ -93,7 +108,7 @@ def api_server(
         try:
             base_url = f"http://127.0.0.1:{port}"
             if wait_ready(process, base_url, timeout):
-                yield base_url
+                yield base_url, process
                 return
         finally:
             stop_server(process)
