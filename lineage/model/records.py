@@ -10,7 +10,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     model_validator,
 )
@@ -205,15 +206,62 @@ class FeatureSnapshotRecord(Record):
         return [f if f.startswith("feature:") else f"feature:{f}" for f in self.features]
 
 
-class ModelRecord(Record):
-    """A model and the people accountable for it."""
+# Scoping facts of a model, from which its risk tier is computed (lineage.services.governance).
+AutomationLevel = Literal["autonomous", "human_in_the_loop"]
+Reversibility = Literal["easy", "permanent"]
+# A ratio of rates or a gap between them, as a fraction of 1: more than 0, at most 1.
+Ratio = Annotated[float, BeforeValidator(_number), Field(gt=0, le=1)]
+
+
+class RiskThresholds(Record):
+    """The risk gate's limits for a model's versions; one left out takes the policy default."""
+
+    min_disparate_impact: Ratio | None = None
+    max_rate_gap: Ratio | None = None
+
+
+class ModelProfile(Record):
+    """What describes a model: its purpose, scope, constraints and the gates' thresholds.
+
+    A model registered without its scoping facts is unscoped: its risk tier cannot be computed
+    and none of its versions is deployable until a correction scopes it. A correction of a
+    model is validated by this record.
+    """
 
     id: ModelId
     description: str | None = Field(default=None, max_length=2_000)
+    intended_use: Text | None = None
+    scope: Text | None = None
+    assumptions: list[Text] | None = Field(default=None, max_length=100)
+    # Features (or proxies of protected attributes) the model must not use, e.g. zip_code.
+    forbidden_features: list[Name] | None = Field(default=None, max_length=1_000)
+    automation_level: AutomationLevel | None = None
+    affected_population: Count | None = None
+    reversibility: Reversibility | None = None
+    # Metric name -> the minimum each evaluation of a version must reach, e.g. {"auc": 0.85}.
+    performance_thresholds: dict[Name, Number] | None = Field(
+        default=None, min_length=1, max_length=100
+    )
+    risk_thresholds: RiskThresholds | None = None
+    since: Instant | None = None
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> ModelProfile:
+        for name, value in (self.performance_thresholds or {}).items():
+            if not math.isfinite(value):
+                raise ValueError(f"performance_thresholds.{name}: must be a finite number")
+        features = self.forbidden_features or []
+        if len(set(features)) != len(features):
+            raise ValueError("forbidden_features: each feature may appear once")
+        return self
+
+
+class ModelRecord(ModelProfile):
+    """A model, the people accountable for it, and (optionally) its scoping facts."""
+
     owner: PersonId
     technical_steward: PersonId
     risk_approver: PersonId
-    since: Instant | None = None
 
     @model_validator(mode="after")
     def _separation_of_duties(self) -> ModelRecord:
@@ -246,6 +294,8 @@ class TrainingRunRecord(Record):
     reason: Text
     started_at: Instant
     ended_at: Instant
+    # SHA-256 of the trained artifact; approvals bind it (else the model version node's hash).
+    artifact_hash: Sha256 | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingRunRecord:
@@ -340,6 +390,71 @@ class IncidentRecord(Record):
     affected: list[AnyId] = Field(min_length=1)
     description: str | None = Field(default=None, max_length=10_000)
     root_cause: str | None = Field(default=None, max_length=10_000)
+
+
+class GroupCounts(Record):
+    """The decisions a bias audit counted for one group, and how many were approvals."""
+
+    decisions: Count
+    approved: Count
+
+
+class StressTest(Record):
+    """A stress test run for a bias audit and whether the model passed it."""
+
+    name: Name
+    passed: StrictBool
+    result: Text | None = None
+
+
+class BiasAuditRecord(Record):
+    """A bias audit of a model version: decisions and approvals counted per group.
+
+    The risk gate computes rates, the disparate impact ratio and the largest gap from these
+    counts; ratios are never typed in.
+    """
+
+    id: Annotated[str, _id_of(NodeKind.RISK_ASSESSMENT)]
+    model_version: ModelVersionId
+    group_attribute: Name  # e.g. age_band
+    counts: dict[Name, GroupCounts] = Field(min_length=2, max_length=1_000)
+    human_override_path: Text | None = None  # how a person overrides a decision, if they can
+    stress_tests: list[StressTest] = Field(default_factory=list, max_length=100)
+    audited_at: Instant
+    auditor: AgentId
+    dataset: DatasetVersionId | None = None
+    notes: Text | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BiasAuditRecord:
+        # Group names are data ("65+"), not identifiers, so the "field: reason" convention of
+        # the other records cannot name them: the error names its field itself.
+        for group, counted in self.counts.items():
+            if counted.decisions == 0:
+                raise InvalidError(
+                    "a group needs at least one decision: its approval rate is undefined "
+                    "otherwise",
+                    field=f"counts.{group}.decisions",
+                )
+            if counted.approved > counted.decisions:
+                raise InvalidError(
+                    f"{counted.approved} approvals out of {counted.decisions} decisions: "
+                    "approvals cannot exceed decisions",
+                    field=f"counts.{group}.approved",
+                )
+        names = [t.name for t in self.stress_tests]
+        if len(set(names)) != len(names):
+            raise ValueError("stress_tests: each test name may appear once")
+        return self
+
+
+class SignOffRecord(Record):
+    """An approval or a block of a model version; the approver is the caller, never a field."""
+
+    version: ModelVersionId
+    role: Name  # the model role signed in: owner or risk_approver
+    reason: Text
+    at: Instant | None = None  # default now; explicit only for trusted backfills
 
 
 R = TypeVar("R", bound=Record)

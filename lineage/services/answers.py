@@ -5,11 +5,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from lineage.model.graph import Edge, Node
+
+if TYPE_CHECKING:
+    from lineage.services.governance.gates import GateReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,9 @@ class TrainingProvenance:
     triggered_by: Node | None
     as_of: datetime
     truncated: bool = False  # a walk behind this answer hit its node budget
+    risk_assessments: list[Node] = field(default_factory=list)  # bias audits recorded by then
+    gate_results: list[Node] = field(default_factory=list)  # gate results recorded by then
+    gates: GateReport | None = None  # both gates computed from the evidence known then
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from lineage.model.records import (
     FeatureSnapshotRecord,
     IncidentRecord,
     InferenceBatchRecord,
-    ModelRecord,
+    ModelProfile,
     PersonRecord,
     PipelineRecord,
     Record,
@@ -122,7 +122,15 @@ CORRECTABLE: dict[NodeKind, Correctable] = {
         ),
         references={"triggered_by": Reference(EdgeKind.WAS_ASSOCIATED_WITH, _TRIGGERED_BY)},
         identity=frozenset(
-            {"model_version", "snapshot", "datasets", "snapshot_hash", "started_at", "ended_at"}
+            {
+                "model_version",
+                "snapshot",
+                "datasets",
+                "snapshot_hash",
+                "started_at",
+                "ended_at",
+                "artifact_hash",
+            }
         ),
         derived=frozenset({"snapshot_hash"}),
         adapt=_run_input,
@@ -173,9 +181,24 @@ CORRECTABLE: dict[NodeKind, Correctable] = {
         identity=frozenset({"since"}),
     ),
     NodeKind.MODEL: Correctable(
-        record=ModelRecord,
+        # The people are not the model's to correct (assign_role hands a role over): the
+        # profile record validates what describes it, so an existing model can be scoped.
+        record=ModelProfile,
         time_field="since",
-        fields=frozenset({"description"}),
+        fields=frozenset(
+            {
+                "description",
+                "intended_use",
+                "scope",
+                "assumptions",
+                "forbidden_features",
+                "automation_level",
+                "affected_population",
+                "reversibility",
+                "performance_thresholds",
+                "risk_thresholds",
+            }
+        ),
         references={},
         identity=frozenset({"since"}),
         elsewhere={
@@ -183,6 +206,8 @@ CORRECTABLE: dict[NodeKind, Correctable] = {
             "technical_steward": _ROLE_HANDOVER,
             "risk_approver": _ROLE_HANDOVER,
         },
+        # Models registered before the roles lived on edges alone carry copies of them.
+        derived=frozenset({"owner", "technical_steward", "risk_approver"}),
     ),
     NodeKind.INCIDENT: Correctable(
         record=IncidentRecord,
