@@ -29,7 +29,7 @@ def registration_calls(
         if isinstance(item, Edge):
             if item.kind is EdgeKind.SERVED:
                 yield (
-                    "deploy",
+                    "backfill_deploy",
                     {
                         "deployment": item.src,
                         "model_version": item.dst,

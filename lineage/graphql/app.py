@@ -1,4 +1,5 @@
-"""The Starlette application: ``/graphql``, ``/records``, ``/healthz``, ``/readyz``, ``/metrics``.
+"""The Starlette application: ``/graphql``, ``/records``, ``/healthz``, ``/readyz``, ``/metrics``,
+and the routing document at ``/api/v1/routing/{deployment}``.
 
 :func:`create_app` takes an open store (app state, no module-level singletons), so tests and
 benchmarks build one in process; :func:`create_app_from_settings` opens and closes the store
@@ -33,6 +34,7 @@ from lineage.graphql.observability import (
     request_id_of,
 )
 from lineage.graphql.schema import graphql_schema
+from lineage.routing.endpoint import ROUTING_PATH, RoutingEndpoint
 from lineage.services.record_store import RecordStore
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
@@ -119,6 +121,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            Route(ROUTING_PATH, RoutingEndpoint()),  # owns its cache: one per app
         ],
         middleware=[Middleware(RequestLogMiddleware, metrics=collected)],
         exception_handlers={Exception: internal_error},

@@ -44,6 +44,8 @@ class NodeKind(StrEnum):
     PLAYBOOK = "Playbook"
     CREDENTIAL = "Credential"
     CORRECTION = "Correction"
+    DECISION_RULES = "DecisionRules"
+    GATE_RESULT = "GateResult"
 
     @property
     def prov(self) -> ProvClass:
@@ -69,8 +71,10 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.MODEL_VERSION: ProvClass.ENTITY,
     NodeKind.PLAYBOOK: ProvClass.ENTITY,
     NodeKind.CREDENTIAL: ProvClass.ENTITY,
+    NodeKind.DECISION_RULES: ProvClass.ENTITY,
     NodeKind.INCIDENT: ProvClass.ENTITY,
     NodeKind.RISK_ASSESSMENT: ProvClass.ENTITY,
+    NodeKind.GATE_RESULT: ProvClass.ENTITY,
     NodeKind.APPROVAL: ProvClass.ACTIVITY,
     NodeKind.TRAINING_RUN: ProvClass.ACTIVITY,
     NodeKind.EVALUATION: ProvClass.ACTIVITY,
@@ -104,6 +108,10 @@ class EdgeKind(StrEnum):
     SCORED_WITH = "SCORED_WITH"
     AFFECTED = "AFFECTED"
     CORRECTS = "CORRECTS"
+    STANDS_BY = "STANDS_BY"
+    HAS_FALLBACK = "HAS_FALLBACK"
+    FELL_BACK_TO = "FELL_BACK_TO"
+    ROLLED_BACK_FOR = "ROLLED_BACK_FOR"
 
     @property
     def prov(self) -> str:
@@ -138,6 +146,15 @@ _PROV_RELATION: dict[EdgeKind, str] = {
     EdgeKind.AFFECTED: "prov:wasInfluencedBy",
     # A correction (activity) used the node it corrects; the node itself is never rewritten.
     EdgeKind.CORRECTS: "prov:used",
+    # A deployment (activity) holding a version ready without sending it traffic (warm standby,
+    # cold backup), for a validity interval; SERVED stays "receiving traffic".
+    EdgeKind.STANDS_BY: "prov:used",
+    # A deployment (activity) and the decision rules it would fall back to, for an interval.
+    EdgeKind.HAS_FALLBACK: "prov:used",
+    # A deployment (activity) deciding by its rules instead of a model: the kill switch was on.
+    EdgeKind.FELL_BACK_TO: "prov:used",
+    # A deployment (activity) rolled back because of an incident (entity).
+    EdgeKind.ROLLED_BACK_FOR: "prov:wasInfluencedBy",
 }
 
 

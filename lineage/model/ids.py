@@ -36,6 +36,8 @@ PREFIXES: dict[str, tuple[NodeKind | None, NodeKind | None]] = {
     "playbook": (NodeKind.PLAYBOOK, None),
     "credential": (NodeKind.CREDENTIAL, None),
     "correction": (NodeKind.CORRECTION, None),
+    "rules": (NodeKind.DECISION_RULES, None),
+    "gate": (NodeKind.GATE_RESULT, None),
 }
 PREFIX_OF: dict[NodeKind, str] = {
     kind: prefix for prefix, kinds in PREFIXES.items() for kind in kinds if kind is not None

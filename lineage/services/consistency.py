@@ -17,24 +17,35 @@ them inside its write transaction, so a concurrent change cannot slip between ch
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from lineage.errors import ConflictError, InvalidError
 from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.records import (
-    DeploymentRecord,
     EvaluationRecord,
     FeatureSnapshotRecord,
     InferenceBatchRecord,
     TrainingRunRecord,
 )
 from lineage.model.times import from_text
-from lineage.store.base import MAX_PAGE, EdgeQuery, GraphStore, NodeQuery
+from lineage.store.base import EdgeQuery, GraphStore
 
 AGENT_KINDS = frozenset({NodeKind.PERSON, NodeKind.PIPELINE})
 _SERVED = frozenset({EdgeKind.SERVED})
+_ATTRIBUTED = frozenset({EdgeKind.WAS_ASSOCIATED_WITH})
+
+
+class DatedChange(Protocol):
+    """A change to a deployment at an instant (a :class:`DeploymentRecord` is one)."""
+
+    @property
+    def deployment(self) -> str:
+        """The deployment changed."""
+
+    @property
+    def at(self) -> datetime:
+        """When the change takes effect."""
 
 
 def when(value: datetime) -> str:
@@ -149,12 +160,12 @@ def check_evaluation(rec: EvaluationRecord, version: Node, dataset: Node | None)
         _not_before(rec.evaluated_at, used, "evaluated_at", "the evaluation happened")
 
 
-def check_deployment(rec: DeploymentRecord, version: Node) -> None:
+def check_deployment(rec: DatedChange, version: Node) -> None:
     """CONFLICT (field ``at``) if the model version is deployed before it existed."""
     _not_before(rec.at, version, "at", "the deployment starts")
 
 
-def check_appends_to_history(rec: DeploymentRecord, serving: Sequence[Edge]) -> None:
+def check_appends_to_history(rec: DatedChange, serving: Sequence[Edge]) -> None:
     """CONFLICT (field ``at``) unless the change comes after every one the deployment records."""
     for edge in serving:
         if edge.valid_from is not None and edge.valid_from >= rec.at:
@@ -166,38 +177,67 @@ def check_appends_to_history(rec: DeploymentRecord, serving: Sequence[Edge]) -> 
 
 
 def check_change_keeps_batches(
-    store: GraphStore, rec: DeploymentRecord, closing: Sequence[Edge]
+    store: GraphStore, rec: DatedChange, closing: Sequence[Edge]
 ) -> None:
     """CONFLICT (field ``at``) if the change would leave a batch already registered on the
     deployment without the version it was scored with for part of its window.
 
-    Only batches attributed under the serving windows being closed can reach past ``at``: every
-    earlier window ended before them (history is append-only), so those are the ones read.
+    ``closing`` are the SERVED edges of the versions that stop receiving traffic at ``at`` (a
+    version whose share only changes keeps serving, so its batches are not affected). Only
+    batches of those versions attributed under their serving runs (adjacent windows of one
+    version counting as one) can reach past ``at``: every earlier run ended before them
+    (history is append-only), so those are the ones looked at.
+
+    The batches are found by their edge to the deployment (indexed by the deployment, so the
+    cost follows this deployment's batches, not every batch registered since the run began)
+    and kept when their registration named the deployment.
     """
-    starts = [e.valid_from for e in closing if e.valid_from is not None]
+    versions = {e.dst for e in closing}
+    starts = [s for e in closing if (s := _run_start(store, rec.deployment, e)) is not None]
     if not starts:
         return
-    query = NodeQuery(
-        kind=NodeKind.INFERENCE_BATCH,
-        props={"deployment": rec.deployment},
-        since=min(starts),
-        limit=MAX_PAGE,
-    )
+    since = min(starts)
+    for batch in _batches_on(store, rec.deployment):
+        if batch.valid_from < since:  # before the runs: no need to decode its properties
+            continue
+        end = batch.props.get("window_end")
+        if batch.props.get("deployment") != rec.deployment:
+            continue  # its registration named another: a correction's edge, read as before
+        if batch.props.get("model_version") not in versions:
+            continue
+        if isinstance(end, str) and from_text(end) > rec.at:
+            raise ConflictError(
+                f"{batch.id} was scored by {batch.props.get('model_version')} on "
+                f"{rec.deployment} from {when(batch.valid_from)} to {when(from_text(end))}; "
+                f"a change at {when(rec.at)} would contradict it",
+                field="at",
+                details={"batch": batch.id, "window_end": end},
+            )
+
+
+def _batches_on(store: GraphStore, deployment: str) -> Iterator[Node]:
+    """The inference batches with an edge to the deployment, page by page."""
+    cursor: str | None = None
     while True:
-        page = store.find_nodes(query)
-        for batch in page.items:
-            end = batch.props.get("window_end")
-            if isinstance(end, str) and from_text(end) > rec.at:
-                raise ConflictError(
-                    f"{batch.id} was scored by {batch.props.get('model_version')} on "
-                    f"{rec.deployment} from {when(batch.valid_from)} to {when(from_text(end))}; "
-                    f"a change at {when(rec.at)} would contradict it",
-                    field="at",
-                    details={"batch": batch.id, "window_end": end},
-                )
+        page = store.find_edges(EdgeQuery(dst=deployment, kinds=_ATTRIBUTED, after=cursor))
+        ids = [e.src for e in page.items if e.src.startswith("batch:")]
+        found = store.get_nodes(ids)
+        yield from (found[i] for i in ids if i in found)
         if page.next_cursor is None:
             return
-        query = replace(query, after=page.next_cursor)
+        cursor = page.next_cursor
+
+
+def _run_start(store: GraphStore, deployment: str, edge: Edge) -> datetime | None:
+    """When the serving run that ``edge`` ends started: a change of traffic share closes one
+    window of a version and opens the next at the same instant, so a run is several windows."""
+    start = edge.valid_from
+    if start is None:
+        return None
+    windows = {e.valid_to: e.valid_from for e in _served(store, deployment) if e.dst == edge.dst}
+    while (earlier := windows.get(start)) is not None:
+        start = earlier
+    return start
 
 
 def _not_before(at: datetime, used: Node, field: str, what: str) -> None:

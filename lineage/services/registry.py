@@ -33,6 +33,7 @@ from lineage.model.records import (
 from lineage.model.times import to_text, utcnow
 from lineage.services import consistency
 from lineage.services.audit import append_event
+from lineage.services.governance import slots
 from lineage.services.record_store import RecordStore
 from lineage.store.base import EdgeQuery, GraphStore
 
@@ -173,7 +174,9 @@ class Registry:
         """
         rec = parse_record(ModelRecord, data)
         since = rec.since or utcnow()
-        node = self._node(rec.id, NodeKind.MODEL, since, rec, exclude={"id", "since"})
+        # The people are the temporal edges alone: a copy on the node would go stale at the
+        # first handover.
+        node = self._node(rec.id, NodeKind.MODEL, since, rec, exclude={"id", "since", *ROLES})
         plan = _Plan(primary=node, immutable=[node])
         for role in ROLES:
             person = getattr(rec, role)
@@ -250,7 +253,8 @@ class Registry:
                 "training_run": rec.id,
                 "snapshot": rec.snapshot,
                 "code_commit": rec.code_commit,
-            },
+            }
+            | ({"artifact_hash": rec.artifact_hash} if rec.artifact_hash else {}),
         )
         plan = _Plan(primary=mv, immutable=[run, mv])
         plan.edges += [
@@ -356,13 +360,23 @@ class Registry:
         payload = rec.model_dump(mode="json", exclude={"records"}) | {"records_hash": digest}
         return self._apply("register_inference_batch", reason, plan, payload=payload)
 
-    def deploy(self, data: DeploymentRecord | Input) -> Registration:
-        """Make a model version the one a deployment serves from ``at`` (closing the previous)."""
+    def backfill_deploy(self, data: DeploymentRecord | Input) -> Registration:
+        """Record that a deployment served a model version from ``at``: history that predates
+        this service, written WITHOUT the deployment gates. The API offers it to the admin role
+        alone; every other deploy goes through the gated
+        :meth:`lineage.services.governance.deployment.Deployments.deploy`.
+
+        The change is the one a deploy makes (the version current with all the traffic, the
+        previous current standing by, the previous standby as backup: see
+        :mod:`lineage.services.governance.slots`); the edges it opens say
+        ``change: backfill_deploy`` and its audit event is ``backfill_deploy`` with the reason
+        prefixed ``backfill:``. History is append-only; repeating a recorded change is a no-op.
+        """
         rec = parse_record(DeploymentRecord, data)
         with self.store.transaction():  # what is read below cannot change before the write
-            return self._deploy(rec)
+            return self._backfill_deploy(rec)
 
-    def _deploy(self, rec: DeploymentRecord) -> Registration:
+    def _backfill_deploy(self, rec: DeploymentRecord) -> Registration:
         version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
         model = str(version.props.get("model"))
         existing = self.store.get_nodes([rec.deployment]).get(rec.deployment)
@@ -377,37 +391,37 @@ class Registry:
             rec.at,
             {"model": model, "environment": rec.environment},
         )
-        serving = self.store.find_edges(
-            EdgeQuery(src=rec.deployment, kinds=frozenset({EdgeKind.SERVED}))
-        ).items
-        if any(e.dst == rec.model_version and e.valid_from == rec.at for e in serving):
-            return Registration(node=deployment, created=False)  # this change is recorded
-        open_edges = [e for e in serving if e.valid_to is None]
+        history = slots.history(self.store, rec.deployment) if existing is not None else []
         if any(
-            e.dst == rec.model_version and e.valid_from and e.valid_from <= rec.at
-            for e in open_edges
+            e.kind is EdgeKind.SERVED and e.dst == rec.model_version and e.valid_from == rec.at
+            for e in history
         ):
-            return Registration(node=deployment, created=False)
-        consistency.check_appends_to_history(rec, serving)
-        edges = [Edge(e.src, e.kind, e.dst, e.props, e.valid_from, rec.at) for e in open_edges]
-        edges.append(
-            Edge(
-                rec.deployment,
-                EdgeKind.SERVED,
-                rec.model_version,
-                {"reason": rec.reason},
-                valid_from=rec.at,
-            )
+            return Registration(node=deployment, created=False)  # this change is recorded
+        before = slots.latest_state(history)
+        after = slots.Slots.ordered(
+            [rec.model_version, *before.versions()],
+            {rec.model_version: slots.FULL},
+            before.kill_switch,
+            before.rules,
         )
-        plan = _Plan(primary=deployment, if_missing=[deployment], edges=edges)
+        last = slots.last_change(history)
+        if after == before and (last is None or last <= rec.at):
+            return Registration(node=deployment, created=False)
+        consistency.check_appends_to_history(rec, history)
+        open_edges = [e for e in history if e.valid_to is None]
+        labels = {"change": "backfill_deploy", "reason": rec.reason}
+        change = slots.plan(rec.deployment, open_edges, after, rec.at, labels)
+        plan = _Plan(primary=deployment, if_missing=[deployment], edges=change.edges)
         plan.references[rec.model_version] = "model_version"
         plan.checks.append(
             lambda nodes: consistency.check_deployment(rec, nodes[rec.model_version])
         )
+        ending = change.served_ending(after)
         plan.checks.append(
-            lambda _nodes: consistency.check_change_keeps_batches(self.store, rec, open_edges)
+            lambda _nodes: consistency.check_change_keeps_batches(self.store, rec, ending)
         )
-        return self._apply("deploy", rec.reason, plan, rec, force=True)
+        reason = f"backfill: {rec.reason}"
+        return self._apply("backfill_deploy", reason, plan, rec, force=True)
 
     def register_incident(
         self, data: IncidentRecord | Input, reason: str = "open incident"

@@ -40,6 +40,7 @@ class Role(StrEnum):
     OPERATOR = "operator"  # deploy, roll back, run jobs
     COMPLIANCE = "compliance"  # export evidence, read credentials
     ADMIN = "admin"  # everything
+    ROUTER = "router"  # read the routing document (serving infrastructure polls it)
 
     @classmethod
     def parse(cls, value: str, field: str = "role") -> Role:

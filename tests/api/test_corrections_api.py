@@ -183,7 +183,7 @@ def test_fields_are_spelled_as_the_api_spells_them(api: Api) -> None:
 @pytest.fixture
 def canary(api: Api) -> str:
     """A canary deployment that has served v12 since production started serving it."""
-    Registry(api.store, api.records, actor=DEMO_ACTOR).deploy(
+    Registry(api.store, api.records, actor=DEMO_ACTOR).backfill_deploy(
         {
             "deployment": CANARY,
             "model_version": "model:lending_approval@v12",

@@ -123,11 +123,11 @@ def service_at(db_dir: Path, records_dir: Path) -> Iterator[Service]:
 
 @pytest.fixture
 def on_small_disk(tmp_path: Path) -> Iterator[Service]:
-    """The store on a 3 MB tmpfs of its own."""
+    """The store on a 16 MB tmpfs of its own."""
     disk = tmp_path / "disk"
     disk.mkdir()
     run_or_skip(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)],
         "a full disk is a small tmpfs, and mounting one needs root",
     )
     try:
@@ -150,7 +150,9 @@ def service(tmp_path: Path) -> Iterator[Service]:
 def fill(directory: Path) -> Path:
     """Write a file until the disk refuses more: what is left is a full disk."""
     filler = directory / "filler"
-    with filler.open("wb") as handle:
+    # Unbuffered: a buffered file would flush what the disk refused again at close, and raise
+    # there whenever the free space is not a multiple of the chunk.
+    with filler.open("wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(b"\0" * 65_536)

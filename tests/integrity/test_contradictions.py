@@ -377,7 +377,7 @@ def test_deploying_a_version_before_it_existed_is_refused(
     error = refused(
         scenario_store,
         ConflictError,
-        lambda: registry.deploy(rec | {"reason": "staging rollout"}),
+        lambda: registry.backfill_deploy(rec | {"reason": "staging rollout"}),
         staging,
     )
     assert error.field == "at"
@@ -423,10 +423,10 @@ def test_a_deployment_change_inside_a_registered_batch_window_is_refused(
     change = {"deployment": DEPLOYMENT, "model_version": V13, "reason": "weekly release"}
 
     with pytest.raises(ConflictError) as caught:
-        registry.deploy(change | {"at": at("2024-01-25T18:00:00")})
+        registry.backfill_deploy(change | {"at": at("2024-01-25T18:00:00")})
 
     assert caught.value.field == "at"
     assert last in caught.value.message and "2024-01-26T00:00:00Z" in caught.value.message
     assert head_seq(scenario_store) == before
-    after = registry.deploy(change | {"at": at("2024-01-26T00:00:00")})  # after the window
+    after = registry.backfill_deploy(change | {"at": at("2024-01-26T00:00:00")})  # after the window
     assert after.created

@@ -55,7 +55,7 @@ def corrections(scenario_store: GraphStore, records: RecordStore) -> Corrections
 @pytest.fixture
 def canary(scenario_store: GraphStore, records: RecordStore) -> str:
     """A canary deployment that has served v12 since production started serving it."""
-    Registry(scenario_store, records, actor=DEMO_ACTOR).deploy(
+    Registry(scenario_store, records, actor=DEMO_ACTOR).backfill_deploy(
         {
             "deployment": CANARY,
             "model_version": V12,

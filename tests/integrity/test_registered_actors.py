@@ -38,7 +38,7 @@ def head_seq(store: GraphStore) -> int:
 WRITES: dict[str, Callable[[Registry], object]] = {
     "dataset version": lambda r: r.register_dataset_version(DATASET),
     "another agent": lambda r: r.register_person({"id": "person:new_analyst", "name": "Analyst"}),
-    "deployment": lambda r: r.deploy(
+    "deployment": lambda r: r.backfill_deploy(
         {"deployment": DEPLOYMENT, "model_version": f"{MODEL}@v11", "at": T0, "reason": "x"}
     ),
     "role change": lambda r: r.assign_role(MODEL, "owner", "person:credit_ml_lead", T0, "x"),

@@ -267,16 +267,19 @@ def test_deploying_closes_the_previous_version_and_redeploying_is_a_noop(
     trained.register_training_run(run(id="run:r2", model_version="model:m@v2"))
     at1, at2 = datetime(2024, 1, 20, tzinfo=UTC), datetime(2024, 1, 25, tzinfo=UTC)
     deploy = {"deployment": "deployment:m_prod", "reason": "release"}
-    trained.deploy({**deploy, "model_version": "model:m@v1", "at": at1})
-    trained.deploy({**deploy, "model_version": "model:m@v2", "at": at2})
+    trained.backfill_deploy({**deploy, "model_version": "model:m@v1", "at": at1})
+    trained.backfill_deploy({**deploy, "model_version": "model:m@v2", "at": at2})
     seq = head_seq(store)
-    assert trained.deploy({**deploy, "model_version": "model:m@v1", "at": at1}).created is False
+    repeat = trained.backfill_deploy({**deploy, "model_version": "model:m@v1", "at": at1})
+    assert repeat.created is False
     assert head_seq(store) == seq
-    served = store.find_edges(EdgeQuery(src="deployment:m_prod")).items
+    served = store.find_edges(
+        EdgeQuery(src="deployment:m_prod", kinds=frozenset({EdgeKind.SERVED}))
+    ).items
     windows = {e.dst: (e.valid_from, e.valid_to) for e in served}
     assert windows == {"model:m@v1": (at1, at2), "model:m@v2": (at2, None)}
     with pytest.raises(ConflictError) as info:
-        trained.deploy(
+        trained.backfill_deploy(
             {**deploy, "model_version": "model:m@v1", "at": datetime(2024, 1, 22, tzinfo=UTC)}
         )
     assert info.value.field == "at"
