@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from lineage.cli_governance import approve, block, gate_app, rollback
 from lineage.errors import LineageError
 from lineage.services.audit import verify as verify_chain
 from lineage.services.content import hash_path
@@ -303,6 +304,13 @@ def token_list(
             f"{node.id}\t{node.props.get('principal')}\t{roles}\t"
             f"{node.props.get('created_at')}\t{revoked}\n"
         )
+
+
+# The governance commands live in their own module (lineage/cli_governance.py).
+app.add_typer(gate_app, name="gate")
+app.command("approve")(approve)
+app.command("block")(block)
+app.command("rollback")(rollback)
 
 
 if __name__ == "__main__":

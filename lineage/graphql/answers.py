@@ -11,6 +11,7 @@ from typing import Any
 import graphene
 
 from lineage.graphql.context import context_of
+from lineage.graphql.governance_types import Gates
 from lineage.graphql.nodes import (
     Correction,
     DatasetVersion,
@@ -103,7 +104,20 @@ class TrainingProvenance(graphene.ObjectType):  # type: ignore[misc]
         graphene.NonNull(Evaluation), required=True, description="Evaluations of the version."
     )
     approvals = graphene.List(
-        graphene.NonNull(Node), required=True, description="Approvals in force at `asOf`."
+        graphene.NonNull(Node),
+        required=True,
+        description="Approvals and blocks of the version recorded by `asOf`.",
+    )
+    risk_assessments = graphene.List(
+        graphene.NonNull(Node),
+        required=True,
+        description="Bias audits of the version recorded by `asOf` (the risk gate's evidence).",
+    )
+    gate_results = graphene.List(
+        graphene.NonNull(Node), required=True, description="Gate results recorded by `asOf`."
+    )
+    gates = graphene.Field(
+        Gates, description="Both gates computed from the evidence known at `asOf`."
     )
     accountable = graphene.List(
         graphene.NonNull(Attribution),

@@ -179,7 +179,14 @@ def answer_size(answer: object) -> int:
     if isinstance(answer, answers.ModelsUsingDataset):
         return sum(len(use.path) for use in answer.uses)
     if isinstance(answer, answers.TrainingProvenance):
-        listed = (answer.features, answer.datasets, answer.evaluations, answer.approvals)
+        listed = (
+            answer.features,
+            answer.datasets,
+            answer.evaluations,
+            answer.approvals,
+            answer.risk_assessments,
+            answer.gate_results,
+        )
         return 4 + sum(len(nodes) for nodes in listed) + len(answer.accountable)
     if isinstance(answer, answers.FeatureImpact):
         people = sum(len(found) for found in answer.accountable.values())

@@ -51,6 +51,7 @@ from lineage.graphql.mutations import WRITERS
 from lineage.graphql.observability import Metrics, request_id_of
 from lineage.model.canonical import json_depth
 from lineage.services.record_store import RecordStore
+from lineage.services.tokens import Role
 from lineage.settings import Settings
 
 log = structlog.get_logger("lineage.api")
@@ -59,6 +60,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
 MAX_BODY_DEPTH = 64  # JSON nesting of a request body; registrations' own JSON values allow 32
 BUSY_RETRY_AFTER = "1"
+ROUTING_ONLY = frozenset({Role.ROUTER})  # serving infrastructure: the routing endpoint alone
 
 
 def encode(body: Any) -> bytes:
@@ -176,6 +178,14 @@ class GraphQLEndpoint(HTTPEndpoint):
         principal, refused = await authenticated(request, media_type)
         if refused is not None:
             return refused
+        if principal.roles <= ROUTING_ONLY:
+            return failure(
+                f"{principal.id} holds only the router role, which reads "
+                "/api/v1/routing/{deployment} and nothing else",
+                ErrorCode.FORBIDDEN.value,
+                403,
+                media_type=media_type,
+            )
         if "json" not in request.headers.get("content-type", ""):
             return failure(
                 "send the operation as JSON (Content-Type: application/json)",

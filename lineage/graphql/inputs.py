@@ -54,8 +54,21 @@ class FeatureSnapshotInput(graphene.InputObjectType):  # type: ignore[misc]
     record_count = BigInt(description="How many rows it holds.")
 
 
+class RiskThresholdsInput(graphene.InputObjectType):  # type: ignore[misc]
+    """The risk gate's limits for a model's versions; one left out takes the default."""
+
+    min_disparate_impact = graphene.Float(
+        description="Lowest group approval rate / highest, at least this (default 0.80)."
+    )
+    max_rate_gap = graphene.Float(
+        description="Largest gap between group approval rates, below this (default 0.05)."
+    )
+
+
 class ModelInput(graphene.InputObjectType):  # type: ignore[misc]
-    """A model and the people accountable for it."""
+    """A model, the people accountable for it, and its scoping facts (a model registered
+    without them is unscoped: its risk tier cannot be computed and none of its versions may be
+    deployed until a correction scopes it)."""
 
     id = graphene.ID(required=True, description="`model:<name>`.")
     description = graphene.String(description="Free text.")
@@ -63,6 +76,29 @@ class ModelInput(graphene.InputObjectType):  # type: ignore[misc]
     technical_steward = graphene.ID(required=True, description="The technical steward (Person).")
     risk_approver = graphene.ID(
         required=True, description="The independent risk approver (a Person, not the owner)."
+    )
+    intended_use = graphene.String(
+        description="What it is for, e.g. `credit approval for applicants aged 18-75`."
+    )
+    scope = graphene.String(description="Where it applies, e.g. `US applicants only`.")
+    assumptions = graphene.List(
+        graphene.NonNull(graphene.String), description="Its documented assumptions."
+    )
+    forbidden_features = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="Features or proxies it must not use, e.g. `zip_code` (the risk gate checks "
+        "the training snapshot).",
+    )
+    automation_level = graphene.String(
+        description="`autonomous` or `human_in_the_loop` (a fact the risk tier is computed from)."
+    )
+    affected_population = BigInt(description="How many people its decisions affect.")
+    reversibility = graphene.String(description="`easy` or `permanent`: can a decision be undone.")
+    performance_thresholds = JSON(
+        description="Metric name to the minimum every evaluation must reach, e.g. {auc: 0.85}."
+    )
+    risk_thresholds = graphene.InputField(
+        RiskThresholdsInput, description="The risk gate's limits (defaults 0.80 and 0.05)."
     )
     since = DateTime(description="Since when the roles hold (default: now).")
 
@@ -99,6 +135,9 @@ class TrainingRunInput(graphene.InputObjectType):  # type: ignore[misc]
         description="The Person or Pipeline that ran it (default: the caller)."
     )
     reason = graphene.String(required=True, description="Why it ran.")
+    artifact_hash = graphene.String(
+        description="SHA-256 of the model artifact it produced; approvals bind it."
+    )
     started_at = DateTime(required=True, description="When it started.")
     ended_at = DateTime(required=True, description="When it ended.")
 
@@ -138,3 +177,35 @@ class InferenceBatchInput(graphene.InputObjectType):  # type: ignore[misc]
         "version was trained on (1 to 2,000 characters). Required for such a batch, refused "
         "for one that uses the trained snapshot; recorded on the batch as `snapshot_skew`."
     )
+
+
+class StressTestInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A stress test run for a bias audit."""
+
+    name = graphene.String(required=True, description="The test.")
+    passed = graphene.Boolean(required=True, description="Whether the model passed it.")
+    result = graphene.String(description="What it found.")
+
+
+class BiasAuditInput(graphene.InputObjectType):  # type: ignore[misc]
+    """A bias audit of a model version: decisions and approvals counted per group (the risk gate
+    computes the rates and ratios; they are never typed in)."""
+
+    id = graphene.ID(required=True, description="`risk:<name>`.")
+    model_version = graphene.ID(required=True, description="The audited ModelVersion.")
+    group_attribute = graphene.String(required=True, description="e.g. `age_band`.")
+    counts = JSON(
+        required=True,
+        description="Group to {decisions, approved}, e.g. {\"65+\": {decisions: 250, approved: "
+        "120}}.",
+    )
+    human_override_path = graphene.String(
+        description="How a person overrides a decision (the risk gate requires one)."
+    )
+    stress_tests = graphene.List(
+        graphene.NonNull(StressTestInput), description="Stress tests run (at least one passed)."
+    )
+    audited_at = DateTime(required=True, description="When.")
+    auditor = graphene.ID(required=True, description="The Person or Pipeline that audited.")
+    dataset = graphene.ID(description="The DatasetVersion audited on.")
+    notes = graphene.String(description="Free text.")

@@ -19,6 +19,8 @@ from graphene.utils.str_converters import to_camel_case, to_snake_case
 from lineage.errors import ErrorCode, InvalidError, LineageError
 from lineage.graphql import inputs
 from lineage.graphql.context import context_of
+from lineage.graphql.deployments import DeploymentMutation
+from lineage.graphql.governance import GovernanceMutation
 from lineage.graphql.nodes import (
     Correction,
     DatasetVersion,
@@ -263,7 +265,7 @@ class CorrectNode(graphene.Mutation):  # type: ignore[misc]
         }
 
 
-class Mutation(graphene.ObjectType):  # type: ignore[misc]
+class Mutation(GovernanceMutation, DeploymentMutation):
     """Registrations for pipelines, and corrections of what got in wrong. Each needs the
     pipeline or admin role, is idempotent, and writes nothing when it fails."""
 

@@ -2,7 +2,8 @@
 
 Every node type implements the ``Node`` interface (``id``, ``kind``, validity, ``props``); the
 kinds the investigators' questions return also expose their properties as typed fields. Resolvers
-read the store's :class:`lineage.model.graph.Node` values and never touch the store.
+read the store's :class:`lineage.model.graph.Node` values; the one exception is a model's current
+holders, which live on its temporal edges and are read when asked for.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from typing import Any
 import graphene
 from graphene.utils.str_converters import to_camel_case
 
+from lineage.graphql.context import context_of
 from lineage.graphql.scalars import JSON, BigInt, DateTime
 from lineage.model.graph import Edge as StoreEdge
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
 from lineage.model.ids import parse_id
+from lineage.services.governance.accountability import holders
 
 # Properties never served: a credential's token hash would let anyone test guesses offline.
 _HIDDEN_PROPS: dict[NodeKind, frozenset[str]] = {NodeKind.CREDENTIAL: frozenset({"token_hash"})}
@@ -185,6 +188,18 @@ class Model(graphene.ObjectType):  # type: ignore[misc]
 
     name = graphene.String(required=True, description="The model's name.", resolver=_name)
     description = graphene.String(description="Free text.", resolver=prop("description"))
+    accountable = graphene.List(
+        graphene.NonNull("lineage.graphql.answers.Attribution"),
+        required=True,
+        description="Who holds the model's roles now (owner, technical steward, risk approver), "
+        "read from its temporal attributions, so a handover shows at once. A holder who has "
+        "left still appears here until the role is handed over (see `accountabilityGaps`).",
+    )
+
+    @staticmethod
+    def resolve_accountable(node: StoreNode, info: Any) -> list[Any]:
+        """The current holders (one read of the model's attributions)."""
+        return holders(context_of(info).store, node.id)
 
 
 class ModelVersion(graphene.ObjectType):  # type: ignore[misc]
@@ -296,6 +311,9 @@ class Person(graphene.ObjectType):  # type: ignore[misc]
     email = graphene.String(description="Email address.", resolver=prop("email"))
     title = graphene.String(description="Job title.", resolver=prop("title"))
     manager = graphene.ID(description="The Person they act on behalf of.", resolver=prop("manager"))
+    left_at = DateTime(
+        description="When they left; null while they are here.", resolver=lambda n, _i: n.valid_to
+    )
 
 
 class Pipeline(graphene.ObjectType):  # type: ignore[misc]
@@ -473,6 +491,15 @@ RiskAssessment = _plain(NodeKind.RISK_ASSESSMENT, "An independent risk gate's fi
 Monitor = _plain(NodeKind.MONITOR, "A scheduled monitor that watches production.")
 Drill = _plain(NodeKind.DRILL, "A rehearsed rollback.")
 Playbook = _plain(NodeKind.PLAYBOOK, "An operational playbook.")
+DecisionRules = _plain(
+    NodeKind.DECISION_RULES,
+    "The recorded rules a deployment decides by when its kill switch routes around the model.",
+)
+GateResult = _plain(
+    NodeKind.GATE_RESULT,
+    "A performance or risk gate's verdict on a model version: the numbers, thresholds and "
+    "checks it used, linked to the evidence it read.",
+)
 
 TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.DATASET: Dataset,
@@ -495,6 +522,8 @@ TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.PLAYBOOK: Playbook,
     NodeKind.CREDENTIAL: Credential,
     NodeKind.CORRECTION: Correction,
+    NodeKind.DECISION_RULES: DecisionRules,
+    NodeKind.GATE_RESULT: GateResult,
 }
 NODE_TYPES: list[type[graphene.ObjectType]] = list(TYPE_OF_KIND.values())
 

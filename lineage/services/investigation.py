@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from lineage.errors import InvalidError, NotFoundError
-from lineage.model.graph import Direction, EdgeKind, Node, NodeKind, Subgraph
+from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Subgraph
 from lineage.model.ids import PREFIX_OF, NodeId, parse_id, require_kind
 from lineage.model.times import from_text, require_aware, utcnow
 from lineage.services.answers import (
@@ -35,6 +35,8 @@ from lineage.services.answers import (
     UpstreamChanges,
 )
 from lineage.services.corrected import CorrectedReads
+from lineage.services.governance.evidence import EVIDENCE_KINDS as PROVENANCE_EVIDENCE
+from lineage.services.governance.gates import provenance_gates
 from lineage.services.record_store import RecordStore
 from lineage.services.subgraph_index import SubgraphIndex as _Index
 from lineage.store.base import MAX_DEPTH, MAX_NODES, GraphStore, TraversalSpec, clamp
@@ -98,6 +100,7 @@ _TRAINED_KINDS = frozenset(
 # Nor is a correction: its facts are applied to the evidence it corrects.
 _EVIDENCE = frozenset(EdgeKind) - {
     EdgeKind.SERVED,
+    EdgeKind.STANDS_BY,
     EdgeKind.AFFECTED,
     EdgeKind.SCORED_WITH,
     EdgeKind.CORRECTS,
@@ -213,7 +216,7 @@ def training_provenance(store: GraphStore, model: str, as_of: datetime) -> Train
             start=chosen.id,
             direction=Direction.IN,
             edge_kinds=_EVIDENCE,
-            node_kinds=frozenset({NodeKind.EVALUATION, NodeKind.APPROVAL}),
+            node_kinds=PROVENANCE_EVIDENCE,
             max_depth=1,
             max_nodes=MAX_NODES,
             # Only what was recorded by then, which also keeps later batches out of the budget.
@@ -239,6 +242,11 @@ def training_provenance(store: GraphStore, model: str, as_of: datetime) -> Train
         triggered_by=g.nodes[agents[0].dst] if agents else None,
         as_of=at,
         truncated=truncated or upstream.truncated or evidence.truncated,
+        risk_assessments=[n for n in known if n.kind is NodeKind.RISK_ASSESSMENT],
+        gate_results=[n for n in known if n.kind is NodeKind.GATE_RESULT],
+        gates=provenance_gates(
+            chosen, g.nodes.get(parsed.unversioned), run, snapshot, evidence.nodes, at
+        ),
     )
 
 
@@ -275,7 +283,7 @@ def feature_impact(store: GraphStore, feature: str, now: datetime | None = None)
             for mv in g.sources(run.id, EdgeKind.WAS_GENERATED_BY, NodeKind.MODEL_VERSION):
                 versions[mv.id] = mv
     serving = [
-        Serving(g.nodes[e.src], versions[mv_id], e.valid_from, e.valid_to)
+        Serving(g.nodes[e.src], versions[mv_id], _run_start(g, e), e.valid_to)
         for mv_id in sorted(versions)
         for e in g.incoming(mv_id, EdgeKind.SERVED)
         if e.valid_at(at) and e.src in g.nodes
@@ -479,6 +487,8 @@ def upstream_changes(store: GraphStore, node: str, since: datetime) -> UpstreamC
     for e in sub.edges:
         if e.valid_from is None:  # structural: it came with the node that registered it
             continue
+        if e.kind is EdgeKind.STANDS_BY:
+            continue  # a version without traffic decides nothing; SERVED lists what moved
         depth = sub.depths.get(e.src)
         if e.valid_from >= cutoff:
             changes.append(Change(e.valid_from, ChangeKind.STARTED, nodes[e.src], e, depth))
@@ -538,12 +548,14 @@ def _version_at(reads: CorrectedReads, parsed: NodeId, at: datetime) -> tuple[No
             raise NotFoundError(f"{parsed} was not registered by {at.isoformat()}", field="model")
         return pinned[0], any(mv.id == pinned[0].id for _, _, mv in served), sub.truncated
     if served:
-        # Several deployments may serve at once (staging, canary): production first, then the
-        # most recent change.
+        # Several deployments may serve at once (staging, canary) and versions share traffic:
+        # production first, then the version with the largest share, then the most recent
+        # change.
         _, _, mv = max(
             served,
             key=lambda s: (
                 s[1].props.get("environment") == "production",
+                _weight(s[0]),
                 s[0].valid_from or at,
                 s[2].id,
             ),
@@ -566,6 +578,26 @@ def _attributions(g: _Index, model_id: str, at: datetime) -> list[Attribution]:
     ]
     rank = {role: i for i, role in enumerate(ROLE_ORDER)}
     return sorted(found, key=lambda a: (rank.get(a.role, len(rank)), a.role, a.agent.id))
+
+
+def _weight(served: Edge) -> int:
+    """A SERVED edge's share of its deployment's traffic (all of it before shares existed)."""
+    weight = served.props.get("weight", 100)
+    return weight if isinstance(weight, int) else 100
+
+
+def _run_start(g: _Index, served: Edge) -> datetime | None:
+    """When a version's serving run started: a change of its share closes one SERVED window
+    and opens the next at the same instant, and the run is all of them."""
+    windows: dict[datetime | None, datetime | None] = {
+        e.valid_to: e.valid_from
+        for e in g.incoming(served.dst, EdgeKind.SERVED)
+        if e.src == served.src and e.valid_to is not None
+    }
+    start = served.valid_from
+    while (earlier := windows.get(start)) is not None:
+        start = earlier
+    return start
 
 
 def _only(found: list[Node], owner: Node) -> Node:

@@ -15,9 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lineage.services.registry import Registration, Registry
+from lineage.services.governance.deployment import Deployments
+from lineage.services.governance.scenario_steps import (
+    FALLBACK_DEFAULT,
+    FALLBACK_RULES,
+    FALLBACK_RULES_ID,
+    MODEL_SCOPING,
+    governance_steps,
+    run_step,
+)
+from lineage.services.governance.scenario_steps import Step as GovernanceStep
+from lineage.services.registry import Registry
 
 DEMO_ACTOR = "pipeline:lineage_demo"
+OPERATOR = "person:credit_ml_lead"  # deploys and rolls back
 MODEL = "model:lending_approval"
 DEPLOYMENT = "deployment:lending_approval_production"
 SNAPSHOT_JAN20 = "snapshot:credit_model_training_2024_01_20"
@@ -289,8 +300,8 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(operation, label, input) in registration order."""
+def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(operation, label, input) of the registrations, in order, up to the evaluations."""
     yield "register_pipeline", DEMO_ACTOR, DEMO_PIPELINE
     for person in PEOPLE:
         yield "register_person", person["id"], person
@@ -375,33 +386,24 @@ def _steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "notes": v.notes,
             },
         )
-    deploys = iter(DEPLOYS)
-    for version, at, reason in deploys:
-        if at.startswith("2024-01-25T11:47"):
-            yield (
-                "register_incident",
-                "incident",
-                {
-                    "id": "incident:lending_approval_2024_01_25",
-                    "severity": "SEV1",
-                    "title": "Approval rate for applicants aged 65+ fell from 50% to 10%",
-                    "opened_at": _t("2024-01-25T11:30:00"),
-                    "affected": [f"{MODEL}@v13", DEPLOYMENT, SNAPSHOT_JAN24],
-                    "description": "Monitor alert at 11:30, 90 minutes after v13 was deployed.",
-                    "root_cause": "A filter in training-data preparation dropped applicants "
-                    "aged 65+ from one training batch of v13.",
-                },
-            )
-        yield (
-            "deploy",
-            f"{version}@{at}",
-            {
-                "deployment": DEPLOYMENT,
-                "model_version": f"{MODEL}@{version}",
-                "at": _t(at),
-                "reason": reason,
-            },
-        )
+
+
+INCIDENT: dict[str, Any] = {
+    "id": "incident:lending_approval_2024_01_25",
+    "severity": "SEV1",
+    "title": "Approval rate for applicants aged 65+ fell from 50% to 10%",
+    "opened_at": _t("2024-01-25T11:30:00"),
+    "affected": [f"{MODEL}@v13", DEPLOYMENT, SNAPSHOT_JAN24],
+    "description": "Monitor alert at 11:30, 90 minutes after v13 was deployed.",
+    "root_cause": "A filter in training-data preparation dropped applicants aged 65+ from one "
+    "training batch of v13.",
+}
+ROLLBACK_AT = "2024-01-25T11:47:00"
+FALLBACK_LINKED_AT = "2024-01-06T09:30:00"
+
+
+def _batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(operation, label, input) of the inference batches."""
     for start, end, version, snapshot in BATCHES:
         rows = decisions(start, version)
         if start == "2024-01-25T00:00:00":
@@ -424,19 +426,114 @@ def _steps() -> Iterator[tuple[str, str, dict[str, Any]]]:
         )
 
 
-def scenario_size() -> int:
-    """How many registrations the scenario makes (for progress bars)."""
-    return sum(1 for _ in _steps())
+Action = Callable[[Registry], object]
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What one step of the scenario did: ``created`` is False when it was already there."""
+
+    label: str
+    created: bool
+    result: object
+
+
+def _register(operation: str, data: dict[str, Any], governed: bool) -> Action:
+    if operation == "register_model" and governed:
+        data = data | MODEL_SCOPING
+    return lambda registry: getattr(registry, operation)(data)
+
+
+def _deployments(registry: Registry) -> Deployments:
+    return Deployments(registry.store, registry.records, OPERATOR)
+
+
+def _deploy(version: str, at: str, reason: str) -> Action:
+    model_version = f"{MODEL}@{version}"
+    return lambda r: _deployments(r).deploy(model_version, DEPLOYMENT, reason, at=_t(at))
+
+
+def _rollback(version: str, at: str, reason: str) -> Action:
+    model_version = f"{MODEL}@{version}"
+    return lambda r: _deployments(r).rollback(
+        DEPLOYMENT, reason, to_version=model_version, incident=INCIDENT["id"], at=_t(at)
+    )
+
+
+def _fallback_rules(registry: Registry) -> object:
+    return _deployments(registry).register_fallback_rules(
+        FALLBACK_RULES_ID,
+        MODEL,
+        FALLBACK_RULES,
+        FALLBACK_DEFAULT,
+        description="The credit policy's manual rules, for the kill switch",
+        created_at=_t("2024-01-02T00:00:00"),
+    )
+
+
+def _link_rules(registry: Registry) -> object:
+    return _deployments(registry).set_fallback_rules(
+        DEPLOYMENT, FALLBACK_RULES_ID, "the credit policy's manual rules", at=_t(FALLBACK_LINKED_AT)
+    )
+
+
+def _governance(step: GovernanceStep) -> Action:
+    return lambda r: run_step(r.store, r.records, r.actor, step)
+
+
+def _steps(governed: bool) -> Iterator[tuple[str, Action]]:
+    """(label, action) in order. Governed: the model is scoped, its versions audited, gated and
+    signed off, then deployed through the gates and rolled back with the incident linked.
+    Otherwise the story as bare history: an unscoped model, deployments backfilled."""
+    for operation, label, data in _registrations():
+        yield label, _register(operation, data, governed)
+    if governed:
+        yield FALLBACK_RULES_ID, _fallback_rules
+        for step in governance_steps():
+            yield step[2], _governance(step)
+    for version, at, reason in DEPLOYS:
+        if at.startswith(ROLLBACK_AT):
+            yield "incident", _register("register_incident", INCIDENT, governed)
+        if not governed:
+            record = {
+                "deployment": DEPLOYMENT,
+                "model_version": f"{MODEL}@{version}",
+                "at": _t(at),
+                "reason": reason,
+            }
+            yield f"{version}@{at}", _register("backfill_deploy", record, governed)
+        elif at.startswith(ROLLBACK_AT):
+            yield f"rollback to {version}@{at}", _rollback(version, at, reason)
+        else:
+            yield f"{version}@{at}", _deploy(version, at, reason)
+        if governed and at == DEPLOYS[0][1]:
+            yield "fallback rules linked", _link_rules
+    for operation, label, data in _batches():
+        yield label, _register(operation, data, governed)
+
+
+def scenario_size(governed: bool = True) -> int:
+    """How many steps the scenario takes (for progress bars)."""
+    return sum(1 for _ in _steps(governed))
 
 
 def load_scenario(
-    registry: Registry, progress: Callable[[str, Registration], None] | None = None
-) -> list[Registration]:
-    """Register the whole story; idempotent."""
+    registry: Registry,
+    progress: Callable[[str, StepResult], None] | None = None,
+    *,
+    governed: bool = True,
+) -> list[StepResult]:
+    """Load the whole story as ``registry``'s actor (deployments as the operator, sign-offs as
+    their approvers); idempotent: a second load changes nothing.
+
+    ``governed=False`` loads the history without governance (an unscoped model, deployments
+    backfilled), for tests of what governance adds.
+    """
     done = []
-    for operation, label, data in _steps():
-        result: Registration = getattr(registry, operation)(data)
-        done.append(result)
+    for label, action in _steps(governed):
+        result = action(registry)
+        step = StepResult(label, bool(getattr(result, "created", False)), result)
+        done.append(step)
         if progress is not None:
-            progress(label, result)
+            progress(label, step)
     return done

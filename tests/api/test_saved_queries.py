@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 QUERIES = Path(__file__).resolve().parents[2] / "graphql" / "queries"
 V12 = "model:lending_approval@v12"
+V13 = "model:lending_approval@v13"
 JAN20 = "snapshot:credit_model_training_2024_01_20"
 
 
@@ -174,6 +175,75 @@ def check_correct_node(data: dict[str, Any]) -> None:
     assert node["correctedBy"] == [correction["id"]]
 
 
+def check_serving(data: dict[str, Any]) -> None:
+    (deployment,) = data["serving"]["deployments"]
+    assert deployment["deployment"]["id"] == "deployment:lending_approval_production"
+    assert [(t["version"]["id"], t["weight"]) for t in deployment["traffic"]] == [(V13, 100)]
+    assert deployment["standby"]["version"]["id"] == V12
+    assert deployment["backup"]["version"]["id"] == "model:lending_approval@v11"
+    assert deployment["killSwitch"] is False
+    assert deployment["rules"]["id"] == "rules:lending_approval_fallback"
+
+
+def check_deployable(data: dict[str, Any]) -> None:
+    answer = data["deployable"]
+    assert answer["ok"] is False and answer["tier"] == "HIGH"
+    assert {u["code"] for u in answer["unmet"]} == {
+        "RISK_GATE_FAILED",
+        "BLOCKED",
+        "APPROVAL_MISSING",
+    }
+    risk = next(u for u in answer["unmet"] if u["code"] == "RISK_GATE_FAILED")
+    assert "disparate impact 0.70 < 0.80" in risk["message"]
+
+
+def check_gates(data: dict[str, Any]) -> None:
+    answer = data["gates"]
+    assert answer["passed"] is False
+    assert answer["performance"]["verdict"] == "PASS"
+    assert answer["risk"]["verdict"] == "FAIL"
+    impact = next(c for c in answer["risk"]["checks"] if c["name"] == "disparate_impact")
+    assert impact["passed"] is False and round(impact["value"], 2) == 0.70
+    assert impact["threshold"] == 0.8
+
+
+def check_risk_tier(data: dict[str, Any]) -> None:
+    answer = data["riskTier"]
+    assert answer["tier"] == "HIGH" and len(answer["factors"]) == 3
+    assert answer["requiredApprovals"] == ["owner", "risk_approver"]
+    assert answer["reviewTargetHours"] == 24
+
+
+def check_reviews(data: dict[str, Any]) -> None:
+    assert data["reviews"] == []
+
+
+def check_accountability_gaps(data: dict[str, Any]) -> None:
+    assert data["accountabilityGaps"] == []
+
+
+def check_block(data: dict[str, Any]) -> None:
+    approval = data["block"]["approval"]
+    assert approval["id"] == "approval:lending_approval-v13-risk_approver-2"
+    assert approval["props"]["decision"] == "blocked"
+    assert approval["props"]["approver"] == "person:model_risk_officer"  # the token's principal
+
+
+def check_rollback(data: dict[str, Any]) -> None:
+    answer = data["rollback"]
+    assert answer["before"]["current"] == V12 and answer["before"]["standby"] == (
+        "model:lending_approval@v11"
+    )
+    assert answer["after"]["current"] == "model:lending_approval@v11"
+    assert answer["after"]["weights"] == {"model:lending_approval@v11": 100}
+
+
+def check_register_bias_audit(data: dict[str, Any]) -> None:
+    audit = data["registerBiasAudit"]["riskAssessment"]
+    assert audit["id"] == "risk:lending_approval_v13_reaudit_by_age_band"
+    assert audit["props"]["counts"]["65+"] == {"decisions": 10_000, "approved": 1_000}
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "models_using_dataset": check_models_using_dataset,
     "training_provenance": check_training_provenance,
@@ -186,7 +256,19 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "register_dataset_version": check_register_dataset_version,
     "register_inference_batch": check_register_inference_batch,
     "correct_node": check_correct_node,
+    "serving": check_serving,
+    "deployable": check_deployable,
+    "gates": check_gates,
+    "risk_tier": check_risk_tier,
+    "reviews": check_reviews,
+    "accountability_gaps": check_accountability_gaps,
+    "block": check_block,
+    "rollback": check_rollback,
+    "register_bias_audit": check_register_bias_audit,
 }
+# Who runs each mutation (default: a pipeline), and those whose repeat is refused, not a no-op.
+MUTATION_ROLES = {"block": Role.APPROVER, "rollback": Role.OPERATOR}
+REPEAT_REFUSED = {"block": "CONFLICT"}
 SAVED = sorted(p.stem for p in QUERIES.glob("*.graphql"))
 
 
@@ -207,10 +289,13 @@ def test_every_saved_operation_has_variables_and_a_check() -> None:
 def test_saved_operation_answers_for_the_reference_scenario(api: Api, name: str) -> None:
     query, variables = saved(name)
     is_mutation = query.lstrip("# \n").startswith("mutation") or "\nmutation " in query
-    role = Role.PIPELINE if is_mutation else Role.READER
+    role = MUTATION_ROLES.get(name, Role.PIPELINE) if is_mutation else Role.READER
     data = api.data(query, variables, role=role)
     CHECKS[name](data)
-    if is_mutation:
+    if name in REPEAT_REFUSED:
+        (error,) = api.errors(query, variables, role=role)
+        assert error["extensions"]["code"] == REPEAT_REFUSED[name]
+    elif is_mutation:
         (payload,) = data.values()
         assert payload["created"] is True and payload["auditSeq"] is not None
         again = api.data(query, variables, role=role)
@@ -242,12 +327,29 @@ def test_upstream_changes_of_a_batch_show_the_rollout_and_the_rollback(api: Api)
     query, _ = saved("upstream_changes")
     variables = {"node": "batch:lending_approval_2024_01_25_1147", "since": "2024-01-25T00:00:00Z"}
     changes = api.data(query, variables)["upstreamChanges"]["changes"]
-    assert [(c["at"], c["what"], c["edge"]["dst"]) for c in changes] == [
+    incident = "incident:lending_approval_2024_01_25"
+    assert [
+        (c["at"], c["what"], c["edge"]["dst"] if c["edge"] else c["node"]["id"]) for c in changes
+    ] == [
+        ("2024-01-25T11:47:00Z", "STARTED", incident),  # the rollback, linked to the incident
         ("2024-01-25T11:47:00Z", "STARTED", "model:lending_approval@v12"),
         ("2024-01-25T11:47:00Z", "ENDED", "model:lending_approval@v13"),
+        ("2024-01-25T11:30:00Z", "REGISTERED", incident),
         ("2024-01-25T10:00:00Z", "ENDED", "model:lending_approval@v12"),
         ("2024-01-25T10:00:00Z", "STARTED", "model:lending_approval@v13"),
     ]
-    assert {(c["node"]["id"], c["edge"]["kind"]) for c in changes} == {
-        ("deployment:lending_approval_production", "SERVED")
+    assert {(c["node"]["id"], c["edge"]["kind"]) for c in changes if c["edge"]} == {
+        ("deployment:lending_approval_production", "SERVED"),
+        ("deployment:lending_approval_production", "ROLLED_BACK_FOR"),
     }
+
+
+def test_serving_and_provenance_after_the_rollback_give_v12(api: Api) -> None:
+    query, variables = saved("serving")
+    after = api.data(query, variables | {"asOf": "2024-01-25T11:50:00Z"})
+    (deployment,) = after["serving"]["deployments"]
+    assert [t["version"]["id"] for t in deployment["traffic"]] == [V12]
+    provenance, _ = saved("training_provenance")
+    for at, version in (("2024-01-25T11:30:00Z", V13), ("2024-01-25T11:50:00Z", V12)):
+        answer = api.data(provenance, {"model": "lending_approval", "asOf": at})
+        assert answer["trainingProvenance"]["modelVersion"]["id"] == version

@@ -236,7 +236,10 @@ def test_provenance_on_jan_24_carries_the_run_parameters_and_evaluation(
     assert (run["records_used"], run["records_available"]) == (400_000, 510_000)
     assert run["seed"] == 42 and run["split"] == {"train": 0.8, "test": 0.2}
     assert [e.props["metrics"]["auc"] for e in answer.evaluations] == [0.87]
-    assert answer.approvals == []
+    signed = {(a.props["role"], a.props["decision"]) for a in answer.approvals}
+    assert signed == {("owner", "approved"), ("risk_approver", "approved")}
+    assert answer.gates is not None and answer.gates.passed
+    assert [r.id for r in answer.risk_assessments] == ["risk:lending_approval_v12_bias_audit"]
     assert answer.triggered_by is not None
     assert answer.triggered_by.id == "pipeline:credit_training"
 
@@ -561,11 +564,15 @@ def test_upstream_changes_leave_out_older_inputs_and_the_start(store: GraphStore
 
 
 def test_upstream_of_a_batch_shows_its_deployment_switching_versions(store: GraphStore) -> None:
-    # The incident: v13 went live at 10:00 and was rolled back to v12 at 11:47.
+    # The incident: v13 went live at 10:00, the alert at 11:30, the rollback to v12 at 11:47,
+    # linked to the incident it answers.
+    incident = "incident:lending_approval_2024_01_25"
     answer = inv.upstream_changes(store, batch_id("2024-01-25T11:47:00"), t("2024-01-25T00:00"))
     assert [(c.at, *change) for c, change in zip(answer.changes, changed(answer), strict=True)] == [
+        (t("2024-01-25T11:47"), "STARTED", DEPLOYMENT, incident),
         (t("2024-01-25T11:47"), "STARTED", DEPLOYMENT, V12),
         (t("2024-01-25T11:47"), "ENDED", DEPLOYMENT, V13),
+        (t("2024-01-25T11:30"), "REGISTERED", incident, None),
         (t("2024-01-25T10:00"), "ENDED", DEPLOYMENT, V12),
         (t("2024-01-25T10:00"), "STARTED", DEPLOYMENT, V13),
     ]
