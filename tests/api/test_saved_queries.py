@@ -244,6 +244,17 @@ def check_register_bias_audit(data: dict[str, Any]) -> None:
     assert audit["props"]["counts"]["65+"] == {"decisions": 10_000, "approved": 1_000}
 
 
+def check_deploy(data: dict[str, Any]) -> None:
+    after = data["deploy"]["after"]
+    assert after["current"] == V12 and after["weights"] == {V12: 100}
+
+
+def check_set_kill_switch(data: dict[str, Any]) -> None:
+    after = data["setKillSwitch"]["after"]
+    assert after["killSwitch"] is True and after["rules"] == "rules:lending_approval_fallback"
+    assert after["current"] == V12
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "models_using_dataset": check_models_using_dataset,
     "training_provenance": check_training_provenance,
@@ -265,9 +276,16 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "block": check_block,
     "rollback": check_rollback,
     "register_bias_audit": check_register_bias_audit,
+    "deploy": check_deploy,
+    "set_kill_switch": check_set_kill_switch,
 }
 # Who runs each mutation (default: a pipeline), and those whose repeat is refused, not a no-op.
-MUTATION_ROLES = {"block": Role.APPROVER, "rollback": Role.OPERATOR}
+MUTATION_ROLES = {
+    "block": Role.APPROVER,
+    "rollback": Role.OPERATOR,
+    "deploy": Role.OPERATOR,
+    "set_kill_switch": Role.OPERATOR,
+}
 REPEAT_REFUSED = {"block": "CONFLICT"}
 SAVED = sorted(p.stem for p in QUERIES.glob("*.graphql"))
 
