@@ -13,10 +13,9 @@ from typing import Any
 
 import graphene
 
-from lineage.errors import LineageError
 from lineage.graphql import governance_types as types
 from lineage.graphql.context import context_of
-from lineage.graphql.inputs import BiasAuditInput
+from lineage.graphql.inputs import BiasAuditInput, input_errors, plain
 from lineage.graphql.nodes import Model, Node, Person
 from lineage.graphql.scalars import DateTime
 from lineage.model.ids import parse_id
@@ -33,22 +32,6 @@ ADMINS = frozenset({Role.ADMIN})
 WRITERS = frozenset({Role.PIPELINE, Role.ADMIN})
 APPROVERS = frozenset({Role.APPROVER, Role.ADMIN})
 GATE_RUNNERS = frozenset({Role.PIPELINE, Role.APPROVER, Role.OPERATOR, Role.ADMIN})
-
-
-def _plain(value: Any) -> Any:
-    """Graphene's input containers as plain dicts and lists, for the pydantic records."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _input_field(exc: LineageError, argument: str = "input") -> LineageError:
-    """A service error whose field becomes a path into the mutation's ``input`` argument."""
-    if exc.field and exc.field != "store":
-        exc.field = f"{argument}.{exc.field}"
-    return exc
 
 
 class AccountabilityGap(graphene.ObjectType):  # type: ignore[misc]
@@ -105,10 +88,8 @@ class RegisterBiasAudit(graphene.Mutation):  # type: ignore[misc]
         context = context_of(info)
         context.require(WRITERS, "register a bias audit")
         service = Assessments(context.store, context.records, actor=context.principal.id)
-        try:
-            done = service.register_bias_audit(_plain(dict(input)), reason or "bias audit")
-        except LineageError as exc:
-            raise _input_field(exc) from None
+        with input_errors():
+            done = service.register_bias_audit(plain(input), reason or "bias audit")
         return {"risk_assessment": done.node, "created": done.created, "audit_seq": done.audit_seq}
 
 

@@ -1,13 +1,44 @@
 """GraphQL input types: the registration records of :mod:`lineage.model.records`, camelCased.
 
 The records validate; these types only shape the input (a test keeps both field sets equal).
+:func:`plain` hands an input to a record, :func:`input_errors` makes the fields of the record's
+errors paths into the mutation's arguments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
 import graphene
 
+from lineage.errors import ErrorCode, LineageError
 from lineage.graphql.scalars import JSON, BigInt, DateTime
+
+
+def plain(value: Any) -> Any:
+    """Graphene's input containers as plain dicts and lists, for the pydantic records."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+@contextmanager
+def input_errors(argument: str = "input") -> Iterator[None]:
+    """Make a service error's field a path into the mutation's arguments."""
+    try:
+        yield
+    except LineageError as exc:
+        if exc.code is ErrorCode.UNAVAILABLE:
+            raise  # a store fault: its field names the store, not an argument
+        exc.field = f"{argument}.{exc.field}" if exc.field else argument
+        for item in exc.details.get("errors", []):
+            if isinstance(item, dict) and isinstance(item.get("field"), str):
+                item["field"] = f"{argument}.{item['field']}"
+        raise
 
 
 class PersonInput(graphene.InputObjectType):  # type: ignore[misc]

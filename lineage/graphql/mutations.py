@@ -9,18 +9,18 @@ into the arguments, e.g. ``input.datasets.0.contentHash``), and nothing is writt
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import graphene
 from graphene.utils.str_converters import to_camel_case, to_snake_case
 
-from lineage.errors import ErrorCode, InvalidError, LineageError
+from lineage.errors import InvalidError
 from lineage.graphql import inputs
 from lineage.graphql.context import context_of
 from lineage.graphql.deployments import DeploymentMutation
 from lineage.graphql.governance import GovernanceMutation
+from lineage.graphql.inputs import input_errors, plain
 from lineage.graphql.nodes import (
     Correction,
     DatasetVersion,
@@ -41,30 +41,6 @@ WRITERS = frozenset({Role.PIPELINE, Role.ADMIN})
 _CREATED = "False when this exact registration already existed (an idempotent no-op)."
 _AUDIT_SEQ = "The audit log sequence number of the write; null when nothing was written."
 _REASON = "Why, for the audit log."
-
-
-def plain(value: Any) -> Any:
-    """Graphene's input containers as plain dicts and lists, for the pydantic records."""
-    if isinstance(value, Mapping):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
-
-
-@contextmanager
-def input_errors(argument: str = "input") -> Iterator[None]:
-    """Make a service error's field a path into the mutation's arguments."""
-    try:
-        yield
-    except LineageError as exc:
-        if exc.code is ErrorCode.UNAVAILABLE:
-            raise  # a store fault: its field names the store, not an argument
-        exc.field = f"{argument}.{exc.field}" if exc.field else argument
-        for item in exc.details.get("errors", []):
-            if isinstance(item, dict) and isinstance(item.get("field"), str):
-                item["field"] = f"{argument}.{item['field']}"
-        raise
 
 
 def register(
