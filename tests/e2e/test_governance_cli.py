@@ -128,3 +128,10 @@ def test_rollback_moves_traffic_and_a_missing_token_exits_2(server: dict[str, st
     assert code == 0 and f"current {MODEL}@v11" in output
     done = runner.invoke(app, ["rollback", DEPLOYMENT, "--reason", "x"], env={"LINEAGE_TOKEN": ""})
     assert done.exit_code == 2
+
+
+def test_gate_check_asks_a_server_with_the_same_answer(server: dict[str, str]) -> None:
+    blocked = as_person(server["owner"], "gate", "check", f"{MODEL}@v12-rc1", "--at", AT_JAN_22)
+    passed = as_person(server["owner"], "gate", "check", f"{MODEL}@v12", "--at", AT_JAN_22)
+    assert blocked[0] == 1 and "RISK_GATE_FAILED" in blocked[1]
+    assert passed[0] == 0 and "tier HIGH" in passed[1]
