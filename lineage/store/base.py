@@ -169,6 +169,15 @@ class GraphStore(Protocol):
     def audit_events(self, after_seq: int = 0, limit: int = MAX_PAGE) -> list[AuditEvent]:
         """Audit events with ``seq > after_seq`` in order."""
 
+    def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl`` seconds: True when
+        ``holder`` holds it afterwards (it was free, expired at ``now``, or already theirs),
+        False when another holder's lease is still running. Leases coordinate processes (two
+        schedulers never run one job at once); they are not provenance and are not audited."""
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease back if ``holder`` holds it (a no-op otherwise)."""
+
     def ping(self, write: bool = False) -> None:
         """Raise UNAVAILABLE unless the backend answers; with ``write``, unless a small write
         commits now (readiness: a full disk or a read-only store fails it)."""

@@ -23,7 +23,8 @@ Storage layout (the SQLite backend is the reference; both pass ``tests/contract`
   structural edge, as in SQLite, so ``valid_from <= $at`` holds for it), ``valid_to``, ``props``;
 * audit events are ``:AuditEvent`` nodes (``subjects`` / ``payload`` as JSON text);
 * one ``:LineageLock`` node serialises ``transaction()`` scopes, as SQLite's ``BEGIN IMMEDIATE``;
-* one ``:LineageReadiness`` node is rewritten by readiness probes (``ping(write=True)``).
+* one ``:LineageReadiness`` node is rewritten by readiness probes (``ping(write=True)``);
+* ``:LineageLease`` nodes hold the leases between processes (not audited).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ SCHEMA: Final[tuple[str, ...]] = (
     "CREATE CONSTRAINT node_id IF NOT EXISTS FOR (n:Node) REQUIRE n.id IS UNIQUE",
     "CREATE CONSTRAINT audit_seq IF NOT EXISTS FOR (e:AuditEvent) REQUIRE e.seq IS UNIQUE",
     "CREATE CONSTRAINT lock_name IF NOT EXISTS FOR (l:LineageLock) REQUIRE l.name IS UNIQUE",
+    "CREATE CONSTRAINT lease_name IF NOT EXISTS FOR (l:LineageLease) REQUIRE l.name IS UNIQUE",
     "CREATE CONSTRAINT readiness_name IF NOT EXISTS "
     "FOR (r:LineageReadiness) REQUIRE r.name IS UNIQUE",
     # find_nodes by kind: equality on kind, range and order on valid_from.
@@ -61,6 +63,22 @@ SCHEMA: Final[tuple[str, ...]] = (
 TAKE_LOCK: Final = "MERGE (l:LineageLock {name: 'store'}) SET l.taken_at = timestamp()"
 
 PING: Final = "RETURN 1 AS ok"
+
+# Leases between processes. Run inside a transaction() scope, which holds the store lock, so no
+# other scope reads the lease between this statement's read and its write. The lease is free
+# when it is new (ON CREATE), expired at $now, or already held by $holder; only then are the
+# holder and expiry set. Times are fixed-width UTC text, so they compare as strings.
+TRY_LEASE: Final = """
+MERGE (l:LineageLease {name: $name})
+ON CREATE SET l.holder = $holder, l.expires_at = $until
+WITH l, (l.holder = $holder OR l.expires_at <= $now) AS free
+SET l.holder = CASE WHEN free THEN $holder ELSE l.holder END,
+    l.expires_at = CASE WHEN free THEN $until ELSE l.expires_at END
+RETURN free AS held
+"""
+RELEASE_LEASE: Final = (
+    "MATCH (l:LineageLease {name: $name}) WHERE l.holder = $holder DELETE l RETURN count(*) AS n"
+)
 # Readiness: one node, outside the :Node label (no question ever sees it), rewritten by every
 # probe. Not the store lock, so a long bulk-load scope does not make the service look down.
 WRITE_PROBE: Final = (

@@ -18,7 +18,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, LiteralString, TypeVar
 
 import neo4j
@@ -644,6 +644,30 @@ class Neo4jStore:
             return _rows(tx, cypher.AUDIT_EVENTS, **params)
 
         return [_audit(r) for r in self._run(work, write=False)]
+
+    def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        """Take or renew a lease (see GraphStore.try_lease): one statement inside a scope
+        that holds the store lock (see cypher.TRY_LEASE)."""
+        params = {
+            "name": name,
+            "holder": holder,
+            "now": to_text(now),
+            "until": to_text(now + timedelta(seconds=ttl)),
+        }
+
+        def work(tx: _Tx) -> bool:
+            return bool(_rows(tx, cypher.TRY_LEASE, **params)[0]["held"])
+
+        with self.transaction():
+            return self._run(work, write=True)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give a lease back if ``holder`` holds it."""
+
+        def work(tx: _Tx) -> None:
+            _rows(tx, cypher.RELEASE_LEASE, name=name, holder=holder)
+
+        self._run(work, write=True)
 
     def ping(self, write: bool = False) -> None:
         """Raise UNAVAILABLE unless the server answers ``RETURN 1``; with ``write``, unless a

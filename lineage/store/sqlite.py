@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -57,6 +58,12 @@ CREATE TABLE IF NOT EXISTS edges (
     UNIQUE (src, kind, dst, valid_from)
 );
 CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst, kind);
+-- Leases between processes (schedulers): coordination, not provenance, so not audited.
+CREATE TABLE IF NOT EXISTS leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
 -- One row that readiness probes rewrite: proof that a write can commit now.
 CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, probed_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
@@ -453,6 +460,26 @@ class SQLiteStore(SQLiteConnections):
                 .fetchall()
             )
         return [_audit(r) for r in rows]
+
+    def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
+        """Take or renew a lease (see GraphStore.try_lease), in a write transaction."""
+        at, until = to_text(now), to_text(now + timedelta(seconds=ttl))
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT holder, expires_at FROM leases WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and row[0] != holder and row[1] > at:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO leases (name, holder, expires_at) VALUES (?, ?, ?)",
+                (name, holder, until),
+            )
+            return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give a lease back if ``holder`` holds it."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     def ping(self, write: bool = False) -> None:
         """Raise UNAVAILABLE unless the file answers a query; with ``write``, unless a write
