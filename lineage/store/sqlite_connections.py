@@ -89,6 +89,7 @@ class SQLiteConnections:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """Join the open transaction, or run one of our own around the block."""
+        self._conn()  # this thread's connection and scope depth exist from here on
         with self._guard(writing=True):
             if self._local.depth:
                 yield self._conn()

@@ -39,3 +39,13 @@ def test_leases_write_no_audit_event(store: GraphStore) -> None:
     store.try_lease("job:monitors", "a", T0, ttl=60)
     store.release_lease("job:monitors", "a")
     assert store.audit_head() == head
+
+
+def test_a_lease_is_the_first_call_a_new_thread_may_make(store: GraphStore) -> None:
+    import threading
+
+    taken: list[bool] = []
+    thread = threading.Thread(target=lambda: taken.append(store.try_lease("job:x", "a", T0, 60)))
+    thread.start()
+    thread.join(10)
+    assert taken == [True]
