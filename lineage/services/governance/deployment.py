@@ -183,6 +183,8 @@ class Deployments:
         to_version: str | None = None,
         incident: str | None = None,
         at: datetime | None = None,
+        *,
+        dry_run: bool = False,
     ) -> DeploymentChange:
         """Move all of the deployment's traffic, atomically, to its warm standby or to
         ``to_version``, recording who, when, why and the incident (an edge
@@ -197,6 +199,10 @@ class Deployments:
         not registered, INVALID when it never was in a slot there (or the deployment has no
         standby and none is named); CONFLICT naming ``to_version`` when it needs a feature the
         schema no longer provides. NOT_FOUND (``incident``) for an unregistered incident.
+
+        ``dry_run`` (the rollback drills) makes every check and plans every edge, then writes
+        nothing: the answer is the change that would be made, with ``created`` False and no
+        ``audit_seq``.
         """
         deployment_id = deployment_of(deployment)
         if to_version is not None:
@@ -257,6 +263,8 @@ class Deployments:
                         valid_from=ctx.at,
                     )
                 )
+            if dry_run:
+                return _planned(self.store, self.actor, ctx, "rollback", why, after, meta, extra)
             payload = {"from_version": b.current, "to_version": target, "incident": incident}
             return write_change(
                 self.store, self.actor, ctx, "rollback", why, after, payload, meta=meta, extra=extra
@@ -383,3 +391,30 @@ class Deployments:
         if found is None:
             raise NotFoundError(f"{node_id} is not registered", field="version")
         return found
+
+
+def _planned(
+    store: GraphStore,
+    actor: str,
+    ctx: Context,
+    action: str,
+    why: str,
+    after: Slots,
+    meta: Mapping[str, Any],
+    extra: list[Edge],
+) -> DeploymentChange:
+    """What :func:`write_change` would write, checked as it checks, and not written."""
+    labels = {"change": action, "reason": why, "by": actor, **meta}
+    open_edges = [e for e in ctx.edges if e.valid_to is None]
+    planned = slots.plan(ctx.deployment.id, open_edges, after, ctx.at, labels)
+    consistency.check_change_keeps_batches(store, ctx.when, planned.served_ending(after))
+    return DeploymentChange(
+        deployment=ctx.deployment,
+        action=action,
+        at=ctx.at,
+        before=ctx.before,
+        after=after,
+        created=False,
+        opened=planned.opening + extra,
+        closed=planned.closing,
+    )
