@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from lineage.errors import ForbiddenError
 from lineage.graphql.cost import AnswerBudget, CostExceeded, answer_size
 from lineage.graphql.limits import Deadline, Limits
+from lineage.services.batch_hooks import BatchHook
 from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Principal, Role
 from lineage.store.base import GraphStore
@@ -27,6 +28,7 @@ class RequestContext:
     deadline: Deadline
     request_id: str = "-"
     budget: AnswerBudget | None = None
+    after_batch: tuple[BatchHook, ...] = ()  # run after registerInferenceBatch commits
 
     def charge(self, answer: T, what: str) -> T:
         """Count the nodes of ``answer`` against the request's budget and return it;

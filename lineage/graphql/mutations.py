@@ -20,6 +20,7 @@ from lineage.graphql import inputs
 from lineage.graphql.context import context_of
 from lineage.graphql.deployments import DeploymentMutation
 from lineage.graphql.governance import GovernanceMutation
+from lineage.graphql.incidents import IncidentsMutation
 from lineage.graphql.inputs import input_errors, plain
 from lineage.graphql.nodes import (
     Correction,
@@ -33,6 +34,7 @@ from lineage.graphql.nodes import (
     Person,
 )
 from lineage.graphql.scalars import JSON
+from lineage.services.batch_hooks import after_batch
 from lineage.services.corrections import Corrections
 from lineage.services.registry import Registration, Registry
 from lineage.services.tokens import Role
@@ -80,6 +82,7 @@ def registration(
     *,
     with_reason: bool = True,
     defaults: Callable[[str], dict[str, Any]] | None = None,
+    after: Callable[[Any, Registration], None] | None = None,
 ) -> type[Any]:
     """One register* mutation: ``input`` (and ``reason``) in; the node, ``created`` and
     ``auditSeq`` out. Built by a function because the seven differ only in these parameters."""
@@ -89,6 +92,8 @@ def registration(
 
     def mutate(_root: Any, info: Any, input: Any, reason: str | None = None) -> dict[str, Any]:
         done = register(info, name, operation, input, reason, defaults=defaults)
+        if after is not None:
+            after(info, done)
         return payload(node_field, done)
 
     payload_name = name[0].upper() + name[1:]
@@ -164,6 +169,13 @@ RegisterEvaluation = registration(
     Evaluation,
     "The registered evaluation.",
 )
+def run_batch_hooks(info: Any, done: Registration) -> None:
+    """Hand a registered batch to the app's batch hooks (the monitors) once it has committed;
+    a hook never fails the registration (lineage.services.batch_hooks)."""
+    context = context_of(info)
+    after_batch(context.after_batch, context.store, context.records, done)
+
+
 # Inline records go to the record store before the batch is registered.
 RegisterInferenceBatch = registration(
     "registerInferenceBatch",
@@ -173,6 +185,7 @@ RegisterInferenceBatch = registration(
     "batch",
     InferenceBatch,
     "The registered batch.",
+    after=run_batch_hooks,
 )
 
 
@@ -241,7 +254,7 @@ class CorrectNode(graphene.Mutation):  # type: ignore[misc]
         }
 
 
-class Mutation(GovernanceMutation, DeploymentMutation):
+class Mutation(GovernanceMutation, DeploymentMutation, IncidentsMutation):
     """Registrations for pipelines, and corrections of what got in wrong. Each needs the
     pipeline or admin role, is idempotent, and writes nothing when it fails."""
 

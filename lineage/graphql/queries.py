@@ -18,6 +18,7 @@ from lineage.graphql.context import context_of
 from lineage.graphql.cost import IMPACT_NODE_BUDGET
 from lineage.graphql.deployments import DeploymentQuery
 from lineage.graphql.governance import GovernanceQuery
+from lineage.graphql.incidents import IncidentsQuery
 from lineage.graphql.nodes import Correction, Node
 from lineage.graphql.scalars import DateTime
 from lineage.model.graph import Direction as StoreDirection
@@ -62,7 +63,7 @@ def _guard_credentials(info: Any, kind: NodeKind) -> None:
         context_of(info).require(CREDENTIAL_READERS, "read credentials")
 
 
-class Query(GovernanceQuery, DeploymentQuery):
+class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
     """Questions about the provenance graph. Every answer that walks the graph says whether a
     limit truncated it."""
 

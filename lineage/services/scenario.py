@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from lineage.services.batch_hooks import BatchHook, after_batch
 from lineage.services.governance.deployment import Deployments
 from lineage.services.governance.scenario_steps import (
     FALLBACK_DEFAULT,
@@ -25,7 +26,7 @@ from lineage.services.governance.scenario_steps import (
     run_step,
 )
 from lineage.services.governance.scenario_steps import Step as GovernanceStep
-from lineage.services.registry import Registry
+from lineage.services.registry import Registration, Registry
 
 DEMO_ACTOR = "pipeline:lineage_demo"
 OPERATOR = "person:credit_ml_lead"  # deploys and rolls back
@@ -296,6 +297,7 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_ms": {
             "p50": latencies[len(latencies) // 2],
             "p95": latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         },
     }
 
@@ -388,16 +390,14 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
         )
 
 
-INCIDENT: dict[str, Any] = {
-    "id": "incident:lending_approval_2024_01_25",
-    "severity": "SEV1",
-    "title": "Approval rate for applicants aged 65+ fell from 50% to 10%",
-    "opened_at": _t("2024-01-25T11:30:00"),
-    "affected": [f"{MODEL}@v13", DEPLOYMENT, SNAPSHOT_JAN24],
-    "description": "Monitor alert at 11:30, 90 minutes after v13 was deployed.",
-    "root_cause": "A filter in training-data preparation dropped applicants aged 65+ from one "
-    "training batch of v13.",
-}
+# The incident the demographic-parity monitor opens on the first v13 batch (window end 11:30):
+# the first incident of the model that day is named after it (lineage.services.incidents).
+INCIDENT_ID = "incident:lending_approval_2024_01_25"
+# The v13 batches carry more decisions than the others (a busy morning): a group of six
+# applicants cannot show a fall from 50% to 10% that any honest test would call significant.
+V13_BATCH_SIZE = 200
+# What the model is meant to decide on (its intended use), for the policy monitor.
+INPUT_BOUNDS: dict[str, Any] = {"age": {"min": 18, "max": 75}}
 ROLLBACK_AT = "2024-01-25T11:47:00"
 FALLBACK_LINKED_AT = "2024-01-06T09:30:00"
 
@@ -405,7 +405,7 @@ FALLBACK_LINKED_AT = "2024-01-06T09:30:00"
 def _batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(operation, label, input) of the inference batches."""
     for start, end, version, snapshot in BATCHES:
-        rows = decisions(start, version)
+        rows = decisions(start, version, V13_BATCH_SIZE if version == "v13" else 24)
         if start == "2024-01-25T00:00:00":
             rows[0] = JOHN_DOE
         yield (
@@ -440,8 +440,20 @@ class StepResult:
 
 def _register(operation: str, data: dict[str, Any], governed: bool) -> Action:
     if operation == "register_model" and governed:
-        data = data | MODEL_SCOPING
+        data = data | MODEL_SCOPING | {"input_bounds": INPUT_BOUNDS}
     return lambda registry: getattr(registry, operation)(data)
+
+
+def _batch(data: dict[str, Any], monitors: BatchHook) -> Action:
+    """Register a batch, then run the monitors on it as of its window's end: the detection
+    instant of this historical data."""
+
+    def register(registry: Registry) -> object:
+        done: Registration = registry.register_inference_batch(data)
+        after_batch([monitors], registry.store, registry.records, done, now=data["window_end"])
+        return done
+
+    return register
 
 
 def _deployments(registry: Registry) -> Deployments:
@@ -456,7 +468,7 @@ def _deploy(version: str, at: str, reason: str) -> Action:
 def _rollback(version: str, at: str, reason: str) -> Action:
     model_version = f"{MODEL}@{version}"
     return lambda r: _deployments(r).rollback(
-        DEPLOYMENT, reason, to_version=model_version, incident=INCIDENT["id"], at=_t(at)
+        DEPLOYMENT, reason, to_version=model_version, incident=INCIDENT_ID, at=_t(at)
     )
 
 
@@ -481,19 +493,25 @@ def _governance(step: GovernanceStep) -> Action:
     return lambda r: run_step(r.store, r.records, r.actor, step)
 
 
-def _steps(governed: bool) -> Iterator[tuple[str, Action]]:
+def _steps(governed: bool, monitors: BatchHook) -> Iterator[tuple[str, Action]]:
     """(label, action) in order. Governed: the model is scoped, its versions audited, gated and
     signed off, then deployed through the gates and rolled back with the incident linked.
-    Otherwise the story as bare history: an unscoped model, deployments backfilled."""
+    Otherwise the story as bare history: an unscoped model, deployments backfilled.
+
+    The batches up to the rollback are registered before it, each judged by the monitors as it
+    lands, so the incident the rollback answers is the one the monitors opened."""
     for operation, label, data in _registrations():
         yield label, _register(operation, data, governed)
     if governed:
         yield FALLBACK_RULES_ID, _fallback_rules
         for step in governance_steps():
             yield step[2], _governance(step)
+    batches = list(_batches())
     for version, at, reason in DEPLOYS:
         if at.startswith(ROLLBACK_AT):
-            yield "incident", _register("register_incident", INCIDENT, governed)
+            for _operation, label, data in batches:
+                if data["window_end"] <= _t(ROLLBACK_AT):
+                    yield label, _batch(data, monitors)
         if not governed:
             record = {
                 "deployment": DEPLOYMENT,
@@ -508,13 +526,26 @@ def _steps(governed: bool) -> Iterator[tuple[str, Action]]:
             yield f"{version}@{at}", _deploy(version, at, reason)
         if governed and at == DEPLOYS[0][1]:
             yield "fallback rules linked", _link_rules
-    for operation, label, data in _batches():
-        yield label, _register(operation, data, governed)
+    for _operation, label, data in batches:
+        if data["window_end"] > _t(ROLLBACK_AT):
+            yield label, _batch(data, monitors)
+
+
+def _no_monitors(_store: object, _records: object, _batch: object, _now: object) -> None:
+    return None
+
+
+def _default_monitors() -> BatchHook:
+    # Imported here: the monitors are a job over the services, and the story is told by the
+    # services; only loading it with the monitors running ties the two together.
+    from lineage.jobs.monitors import hook_from
+
+    return hook_from()
 
 
 def scenario_size(governed: bool = True) -> int:
     """How many steps the scenario takes (for progress bars)."""
-    return sum(1 for _ in _steps(governed))
+    return sum(1 for _ in _steps(governed, _no_monitors))
 
 
 def load_scenario(
@@ -522,15 +553,19 @@ def load_scenario(
     progress: Callable[[str, StepResult], None] | None = None,
     *,
     governed: bool = True,
+    monitors: BatchHook | None = None,
 ) -> list[StepResult]:
     """Load the whole story as ``registry``'s actor (deployments as the operator, sign-offs as
     their approvers); idempotent: a second load changes nothing.
 
     ``governed=False`` loads the history without governance (an unscoped model, deployments
-    backfilled), for tests of what governance adds.
+    backfilled), for tests of what governance adds. ``monitors`` judges each batch as it is
+    registered (default: the monitors of ``jobs/monitors.toml``); the governed rollback needs
+    the incident they open on v13's first batch.
     """
+    hook = monitors if monitors is not None else _default_monitors()
     done = []
-    for label, action in _steps(governed):
+    for label, action in _steps(governed, hook):
         result = action(registry)
         step = StepResult(label, bool(getattr(result, "created", False)), result)
         done.append(step)

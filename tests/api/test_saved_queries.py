@@ -255,6 +255,29 @@ def check_set_kill_switch(data: dict[str, Any]) -> None:
     assert after["current"] == V12
 
 
+def check_incidents(data: dict[str, Any]) -> None:
+    # The demographic monitor opened it on v13's first batch; the rollback answered it.
+    (incident,) = data["incidents"]
+    assert incident["id"] == "incident:lending_approval_2024_01_25"
+    assert (incident["signal"], incident["severity"], incident["status"]) == (
+        "demographic_parity",
+        "SEV1",
+        "open",
+    )
+    assert incident["openedAt"] == "2024-01-25T11:30:00Z" and incident["modelVersion"] == V13
+    assert incident["playbook"] == "playbook:demographic_parity"
+    assert incident["evidenceCount"] == 2 and incident["value"] < 0.8
+    upstream = {c["node"] for c in incident["context"]["upstream_changes"]["changes"]}
+    assert "snapshot:credit_model_training_2024_01_24" in upstream
+    assert {a["role"] for a in incident["accountable"]} == {
+        "owner",
+        "technical_steward",
+        "risk_approver",
+    }
+    (precision,) = data["alertPrecision"]
+    assert (precision["raised"], precision["open"], precision["precision"]) == (1, 1, None)
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "models_using_dataset": check_models_using_dataset,
     "training_provenance": check_training_provenance,
@@ -278,6 +301,7 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "register_bias_audit": check_register_bias_audit,
     "deploy": check_deploy,
     "set_kill_switch": check_set_kill_switch,
+    "incidents": check_incidents,
 }
 # Who runs each mutation (default: a pipeline), and those whose repeat is refused, not a no-op.
 MUTATION_ROLES = {
@@ -352,7 +376,11 @@ def test_upstream_changes_of_a_batch_show_the_rollout_and_the_rollback(api: Api)
         ("2024-01-25T11:47:00Z", "STARTED", incident),  # the rollback, linked to the incident
         ("2024-01-25T11:47:00Z", "STARTED", "model:lending_approval@v12"),
         ("2024-01-25T11:47:00Z", "ENDED", "model:lending_approval@v13"),
+        # the monitors' incident, its evidence batches and its playbook
+        ("2024-01-25T11:30:00Z", "REGISTERED", "batch:lending_approval_2024_01_25_1130"),
         ("2024-01-25T11:30:00Z", "REGISTERED", incident),
+        ("2024-01-25T11:30:00Z", "REGISTERED", "playbook:demographic_parity"),
+        ("2024-01-25T10:00:00Z", "REGISTERED", "batch:lending_approval_2024_01_25_1000"),
         ("2024-01-25T10:00:00Z", "ENDED", "model:lending_approval@v12"),
         ("2024-01-25T10:00:00Z", "STARTED", "model:lending_approval@v13"),
     ]

@@ -564,7 +564,8 @@ def test_upstream_changes_leave_out_older_inputs_and_the_start(store: GraphStore
 
 
 def test_upstream_of_a_batch_shows_its_deployment_switching_versions(store: GraphStore) -> None:
-    # The incident: v13 went live at 10:00, the alert at 11:30, the rollback to v12 at 11:47,
+    # The incident: v13 went live at 10:00, the monitors' alert at 11:30 on its first batch
+    # (the incident links its evidence batches and its playbook), the rollback to v12 at 11:47,
     # linked to the incident it answers.
     incident = "incident:lending_approval_2024_01_25"
     answer = inv.upstream_changes(store, batch_id("2024-01-25T11:47:00"), t("2024-01-25T00:00"))
@@ -572,7 +573,10 @@ def test_upstream_of_a_batch_shows_its_deployment_switching_versions(store: Grap
         (t("2024-01-25T11:47"), "STARTED", DEPLOYMENT, incident),
         (t("2024-01-25T11:47"), "STARTED", DEPLOYMENT, V12),
         (t("2024-01-25T11:47"), "ENDED", DEPLOYMENT, V13),
+        (t("2024-01-25T11:30"), "REGISTERED", batch_id("2024-01-25T11:30:00"), None),
         (t("2024-01-25T11:30"), "REGISTERED", incident, None),
+        (t("2024-01-25T11:30"), "REGISTERED", "playbook:demographic_parity", None),
+        (t("2024-01-25T10:00"), "REGISTERED", batch_id("2024-01-25T10:00:00"), None),
         (t("2024-01-25T10:00"), "ENDED", DEPLOYMENT, V12),
         (t("2024-01-25T10:00"), "STARTED", DEPLOYMENT, V13),
     ]
