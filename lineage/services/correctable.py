@@ -94,7 +94,9 @@ CORRECTABLE: dict[NodeKind, Correctable] = {
     NodeKind.DATASET_VERSION: Correctable(
         record=DatasetVersionRecord,
         time_field="created_at",
-        fields=frozenset({"uri", "description"}),
+        fields=frozenset(
+            {"uri", "description", "retention_class", "consent_basis", "sensitivity"}
+        ),
         references={},
         identity=frozenset({"content_hash", "record_count", "created_at", "version"}),
         derived=frozenset({"version"}),
@@ -197,6 +199,7 @@ CORRECTABLE: dict[NodeKind, Correctable] = {
                 "reversibility",
                 "performance_thresholds",
                 "risk_thresholds",
+                "input_bounds",
             }
         ),
         references={},

@@ -14,6 +14,7 @@ now): each read goes through :class:`lineage.services.corrected.CorrectedReads`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from lineage.errors import InvalidError, NotFoundError
@@ -35,6 +36,7 @@ from lineage.services.answers import (
     UpstreamChanges,
 )
 from lineage.services.corrected import CorrectedReads
+from lineage.services.erased_records import erasure_id, served_records_hash, with_erasures
 from lineage.services.governance.evidence import EVIDENCE_KINDS as PROVENANCE_EVIDENCE
 from lineage.services.governance.gates import provenance_gates
 from lineage.services.record_store import RecordStore
@@ -365,7 +367,12 @@ def decisions(
     # The batch, snapshot and source IDs are properties written with the SCORED_WITH and
     # WAS_DERIVED_FROM edges in the same registration; reading them saves a walk per batch.
     wanted = {str(b.props["snapshot"]) for b, _ in batches.values() if b.props.get("snapshot")}
-    snapshots = reads.get_nodes(sorted(wanted | ({snapshot_id} if snapshot_id else set())))
+    # The batches' first erasures come in the same read (no extra round trip when none exist).
+    first_erasures = {erasure_id(batch_id, 1) for batch_id in batches}
+    snapshots = reads.get_nodes(
+        sorted(wanted | ({snapshot_id} if snapshot_id else set()) | first_erasures)
+    )
+    erasures = {k: snapshots.pop(k) for k in first_erasures if k in snapshots}
     if snapshot_id is not None and snapshot_id not in snapshots:
         raise NotFoundError(f"{snapshot_id} is not registered", field="snapshot")
     sources = reads.get_nodes(
@@ -381,21 +388,31 @@ def decisions(
             )
         dvs = [sources[s] for s in sorted(snap.props.get("sources", [])) if s in sources]
         found.append(DecisionBatch(batch=batch, model_version=mv, snapshot=snap, datasets=dvs))
+    # A batch whose records had a data subject erased says so (``erasures``), and its records
+    # are read from the redacted file.
+    erased = with_erasures(store, [b.batch for b in found], erasures)
+    found = [replace(b, batch=erased.get(b.batch.id, b.batch)) for b in found]
     return Decisions(batches=found, truncated=sub.truncated if sub is not None else False)
 
 
 def batch_records(
-    records: RecordStore, batch: Node, first: int = 50, after: str | None = None
+    records: RecordStore,
+    batch: Node,
+    first: int = 50,
+    after: str | None = None,
+    store: GraphStore | None = None,
 ) -> RecordPage:
     """A page of the individual decisions of a batch, read from the record store.
 
     ``first`` is 1 to 500 (more is clamped); ``after`` is the ``next_cursor`` of the previous
-    page of the same batch. ``total`` counts every record of the batch.
+    page of the same batch. ``total`` counts every record of the batch. After an erasure the
+    redacted file is read, where each erased decision is ``{"erased_sha256": <hash>}``: the
+    batch as :func:`decisions` answers it says so, or give ``store`` to look it up.
     """
     if batch.kind is not NodeKind.INFERENCE_BATCH:
         raise InvalidError(f"{batch.id} is a {batch.kind.value}, not a batch", field="batch")
     size = clamp(first, 1, MAX_RECORDS_PAGE, "first")
-    digest = batch.props.get("records_hash")
+    digest = served_records_hash(batch, store)
     if not isinstance(digest, str):
         raise NotFoundError(f"{batch.id} has no records file", field="records_hash")
     offset = 0

@@ -20,6 +20,7 @@ from lineage.model.canonical import canonical_json
 from lineage.model.records import require_sha256
 
 DEFAULT_RECORDS_DIR = "./lineage-records"
+ERASED_DIR = "erased"  # markers of erased files: <root>/erased/<hash>, no 2-character clash
 
 
 def encode_records(records: Sequence[dict[str, Any]]) -> bytes:
@@ -45,6 +46,7 @@ class RecordStore:
         """
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
+        self._refuse_erased(digest)
         try:
             if path.exists():
                 return digest
@@ -111,6 +113,49 @@ class RecordStore:
         if hashlib.sha256(data).hexdigest() != digest:
             raise ConflictError(f"records file {digest} was altered on disk", field="records_hash")
         return data
+
+    def delete(self, digest: str) -> bool:
+        """Remove the file stored under ``digest`` (retention, erasure); False if there was none.
+
+        Only the services that record the removal in the audit chain call this.
+        """
+        path = self._path(digest)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise self._unavailable(exc, "written") from exc
+        return True
+
+    def mark_erased(self, digest: str, note: dict[str, Any]) -> None:
+        """Remember that the file ``digest`` held erased personal data, so that :meth:`put`
+        never stores those bytes again (an old registration replayed would bring them back).
+        ``note`` (no personal data: the erasure's ID and the redacted file's hash) is kept
+        for an operator reading the directory."""
+        require_sha256(digest, "records_hash")
+        path = self.root / ERASED_DIR / digest
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(canonical_json(note) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise self._unavailable(exc, "written") from exc
+
+    def is_erased(self, digest: str) -> bool:
+        """Whether the file ``digest`` was erased (see :meth:`mark_erased`)."""
+        require_sha256(digest, "records_hash")
+        try:
+            return (self.root / ERASED_DIR / digest).is_file()
+        except OSError as exc:
+            raise self._unavailable(exc, "read") from exc
+
+    def _refuse_erased(self, digest: str) -> None:
+        if self.is_erased(digest):
+            raise ConflictError(
+                f"records file {digest} held personal data that was erased; the same bytes "
+                "cannot be stored again (register the batch's redacted records instead)",
+                field="records",
+            )
 
     def iter_records(self, digest: str) -> Iterator[dict[str, Any]]:
         """The decisions of a records file, in order."""
