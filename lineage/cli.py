@@ -14,6 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
 from lineage.cli_governance import approve, block, gate_app, rollback
+from lineage.cli_incidents import incident_command, incidents_command
+from lineage.cli_jobs import JobsDirOption, jobs_app, scheduler_for
+from lineage.cli_retention import retention_app
 from lineage.errors import LineageError
 from lineage.services.audit import verify as verify_chain
 from lineage.services.content import hash_path
@@ -197,6 +200,10 @@ def serve(
         bool,
         typer.Option("--demo", help="Load the reference scenario and print a token per role."),
     ] = False,
+    with_jobs: Annotated[
+        bool, typer.Option("--with-jobs", help="Run the scheduled jobs in this process too.")
+    ] = False,
+    jobs_dir: JobsDirOption = None,
 ) -> None:
     """Serve the GraphQL API (and /healthz, /readyz, /metrics) under uvicorn."""
     import uvicorn
@@ -208,6 +215,7 @@ def serve(
     configure_logging(cfg.log_level)
     with opened(cfg) as graph:
         records = RecordStore(cfg.records_dir)
+        jobs = scheduler_for(graph, records, jobs_dir) if with_jobs else None
         if demo_data:
             load_scenario(Registry(graph, records, actor=DEMO_ACTOR))
             issued = [
@@ -221,7 +229,7 @@ def serve(
                 "lineage token create --principal person:... --role reader"
             )
         uvicorn.run(
-            create_app(graph, records, cfg),
+            create_app(graph, records, cfg, jobs=jobs),
             host=cfg.host,
             port=cfg.port,
             log_config=None,
@@ -311,6 +319,10 @@ app.add_typer(gate_app, name="gate")
 app.command("approve")(approve)
 app.command("block")(block)
 app.command("rollback")(rollback)
+app.add_typer(retention_app, name="retention")
+app.add_typer(jobs_app, name="jobs")  # lineage/cli_jobs.py
+app.command("incidents")(incidents_command)  # lineage/cli_incidents.py
+app.command("incident")(incident_command)
 
 
 if __name__ == "__main__":

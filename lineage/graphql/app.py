@@ -9,8 +9,9 @@ itself, for ``uvicorn --factory lineage.graphql.app:create_app_from_settings``.
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from starlette.applications import Starlette
@@ -35,9 +36,13 @@ from lineage.graphql.observability import (
 )
 from lineage.graphql.schema import graphql_schema
 from lineage.routing.endpoint import ROUTING_PATH, RoutingEndpoint
+from lineage.services.batch_hooks import BatchHook
 from lineage.services.record_store import RecordStore
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
+
+if TYPE_CHECKING:
+    from lineage.jobs.scheduler import JobScheduler
 
 
 async def healthz(_request: Request) -> Response:
@@ -107,10 +112,35 @@ async def serving(_app: Starlette) -> AsyncIterator[None]:
         gc.unfreeze()
 
 
+def with_jobs(jobs: JobScheduler) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The server's lifespan with the scheduled jobs started with it and stopped (running
+    jobs finishing first) at shutdown (``lineage serve --with-jobs``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        jobs.start()
+        try:
+            async with serving(app):
+                yield
+        finally:
+            await run_in_threadpool(jobs.shutdown)
+
+    return lifespan
+
+
 def create_app(
-    store: GraphStore, records: RecordStore, settings: Settings | None = None
+    store: GraphStore,
+    records: RecordStore,
+    settings: Settings | None = None,
+    jobs: JobScheduler | None = None,
+    after_batch: Sequence[BatchHook] | None = None,
 ) -> Starlette:
-    """The API over an open store; the caller keeps ownership of the store and closes it."""
+    """The API over an open store; the caller keeps ownership of the store and closes it.
+    ``jobs``, when given, run in this process from startup to shutdown.
+
+    ``after_batch`` runs after each ``registerInferenceBatch`` commits (see
+    :mod:`lineage.services.batch_hooks`); by default the monitors of ``jobs/monitors.toml``
+    (``$LINEAGE_JOBS_DIR``), or none when there is no such file. A malformed file is refused."""
     settings = settings or Settings()
     collected = Metrics()
     app = Starlette(
@@ -125,7 +155,7 @@ def create_app(
         ],
         middleware=[Middleware(RequestLogMiddleware, metrics=collected)],
         exception_handlers={Exception: internal_error},
-        lifespan=serving,
+        lifespan=serving if jobs is None else with_jobs(jobs),
     )
     app.state.store = store
     app.state.records = records
@@ -134,7 +164,19 @@ def create_app(
     app.state.metrics = collected
     app.state.documents = DocumentCache(graphql_schema(), limits)
     app.state.allowance = NodeAllowance(settings.max_nodes_in_flight)
+    app.state.after_batch = tuple(monitors_hooks() if after_batch is None else after_batch)
     return app
+
+
+def monitors_hooks() -> list[BatchHook]:
+    """The monitors as a batch hook, when the jobs folder holds their configuration."""
+    from lineage.jobs.monitors import MONITORS_FILE, default_jobs_dir, hook_from
+
+    jobs = default_jobs_dir()
+    if not (jobs / MONITORS_FILE).is_file():
+        log.warning("no monitors configuration", looked_in=str(jobs))
+        return []
+    return [hook_from(jobs)]
 
 
 def create_app_from_settings(settings: Settings | None = None) -> Starlette:

@@ -63,6 +63,18 @@ class DatasetVersionInput(graphene.InputObjectType):  # type: ignore[misc]
     created_at = DateTime(required=True, description="When the version was created.")
     uri = graphene.String(description="Where the content is stored.")
     description = graphene.String(description="Free text.")
+    retention_class = graphene.String(
+        description="Retention class, a name of `jobs/retention.toml` (`regulated`: 7 years, "
+        "`standard`: 2 years); what is derived from the version keeps the strictest class."
+    )
+    consent_basis = graphene.String(
+        description="Lawful basis of processing (GDPR art. 6): `consent`, `contract`, "
+        "`legal_obligation`, `vital_interests`, `public_task` or `legitimate_interests`."
+    )
+    sensitivity = graphene.String(
+        description="`public`, `internal`, `confidential`, `personal` or `special_category` "
+        "(GDPR art. 9 data)."
+    )
 
 
 class FeatureSnapshotInput(graphene.InputObjectType):  # type: ignore[misc]
@@ -130,6 +142,10 @@ class ModelInput(graphene.InputObjectType):  # type: ignore[misc]
     )
     risk_thresholds = graphene.InputField(
         RiskThresholdsInput, description="The risk gate's limits (defaults 0.80 and 0.05)."
+    )
+    input_bounds = JSON(
+        description="Input name to the values its intended use covers, e.g. {age: {min: 18, "
+        "max: 75}}: the policy monitor flags decisions outside them."
     )
     since = DateTime(description="Since when the roles hold (default: now).")
 

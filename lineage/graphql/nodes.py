@@ -21,6 +21,7 @@ from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
 from lineage.model.ids import parse_id
 from lineage.services.governance.accountability import holders
+from lineage.services.incidents import history_of, status_at
 
 # Properties never served: a credential's token hash would let anyone test guesses offline.
 _HIDDEN_PROPS: dict[NodeKind, frozenset[str]] = {NodeKind.CREDENTIAL: frozenset({"token_hash"})}
@@ -376,15 +377,83 @@ class InferenceBatch(graphene.ObjectType):  # type: ignore[misc]
     )
 
 
+class IncidentStatusChange(graphene.ObjectType):  # type: ignore[misc]
+    """One change of an incident's status: who, when, why."""
+
+    status = graphene.String(required=True, description="`open`, `acknowledged`, `resolved`.")
+    at = DateTime(required=True, description="When it took effect.")
+    by = graphene.ID(description="Who made it (the monitors' pipeline for the opening).")
+    reason = graphene.String(description="Why, as given.")
+
+
+def _status_history(node: StoreNode, _info: Any) -> list[dict[str, Any]]:
+    return history_of(node)
+
+
+def _status_at(node: StoreNode, _info: Any, as_of: Any) -> str | None:
+    return status_at(node, as_of)
+
+
 class Incident(graphene.ObjectType):  # type: ignore[misc]
-    """Something that went wrong in production, and what it affected."""
+    """Something that went wrong in production, and what it affected. Incidents a monitor
+    raised also carry the signal, the value and the baseline it broke, the evidence batches,
+    the accountable people and the investigation context they opened with."""
 
     class Meta:
         interfaces = (Node,)
 
     title = graphene.String(required=True, description="One line.", resolver=prop("title"))
     severity = graphene.String(description="SEV1 to SEV4.", resolver=prop("severity"))
-    status = graphene.String(description="E.g. `open`.", resolver=prop("status"))
+    status = graphene.String(
+        description="Now: `open`, `acknowledged` or `resolved`.", resolver=prop("status")
+    )
+    status_at = graphene.String(
+        as_of=DateTime(required=True, description="The instant."),
+        description="The status at an instant; null before the incident was opened.",
+        resolver=_status_at,
+    )
+    status_history = graphene.List(
+        graphene.NonNull(IncidentStatusChange),
+        required=True,
+        description="Every status change, oldest first.",
+        resolver=_status_history,
+    )
+    signal = graphene.String(
+        description="The monitor signal that raised it; null when registered by hand.",
+        resolver=prop("signal"),
+    )
+    value = graphene.Float(description="The value the signal measured.", resolver=prop("value"))
+    baseline = graphene.Float(description="The baseline it broke.", resolver=prop("baseline"))
+    model = graphene.ID(description="The model it is about.", resolver=prop("model"))
+    model_version = graphene.ID(
+        description="The model version it is about.", resolver=prop("model_version")
+    )
+    deployment = graphene.ID(description="The deployment involved.", resolver=prop("deployment"))
+    feature = graphene.ID(description="The feature involved.", resolver=prop("feature"))
+    playbook = graphene.ID(description="The playbook to follow.", resolver=prop("playbook"))
+    evidence = JSON(
+        required=True,
+        description="The findings that raised it, newest last (at most 50; `evidenceCount` "
+        "counts them all): batch, value, baseline, details.",
+        resolver=prop("evidence", []),
+    )
+    evidence_count = graphene.Int(
+        description="How many findings it holds.", resolver=prop("evidence_count")
+    )
+    details = JSON(description="The opening finding's details.", resolver=prop("details"))
+    accountable = JSON(
+        description="The model's owner, technical steward and risk approver when it opened.",
+        resolver=prop("accountable"),
+    )
+    context = JSON(
+        description="The investigation context it opened with: upstream changes of the last "
+        "14 days and the downstream blast radius, each with `truncated`.",
+        resolver=prop("context"),
+    )
+    disposition = graphene.String(
+        description="Once resolved: `actionable` or `false_positive`.", resolver=prop("disposition")
+    )
+    resolved_at = DateTime(description="When it was resolved.", resolver=prop("resolved_at"))
     opened_at = DateTime(required=True, description="When it was opened.", resolver=_valid_from)
     affected = graphene.List(
         graphene.NonNull(graphene.ID),
@@ -500,6 +569,18 @@ GateResult = _plain(
     "A performance or risk gate's verdict on a model version: the numbers, thresholds and "
     "checks it used, linked to the evidence it read.",
 )
+Tombstone = _plain(
+    NodeKind.TOMBSTONE,
+    "What retention pruned: the pruned node's ID, kind and content hash, when, and the policy.",
+)
+LegalHold = _plain(
+    NodeKind.LEGAL_HOLD, "A legal hold: nothing it holds, or derived from it, is pruned."
+)
+Erasure = _plain(
+    NodeKind.ERASURE,
+    "A data subject's decisions erased from a batch's records: the hashes kept, the payload gone.",
+)
+JobRun = _plain(NodeKind.JOB_RUN, "One run of a scheduled job: when, its outcome and counts.")
 
 TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.DATASET: Dataset,
@@ -524,6 +605,10 @@ TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.CORRECTION: Correction,
     NodeKind.DECISION_RULES: DecisionRules,
     NodeKind.GATE_RESULT: GateResult,
+    NodeKind.TOMBSTONE: Tombstone,
+    NodeKind.LEGAL_HOLD: LegalHold,
+    NodeKind.ERASURE: Erasure,
+    NodeKind.JOB_RUN: JobRun,
 }
 NODE_TYPES: list[type[graphene.ObjectType]] = list(TYPE_OF_KIND.values())
 

@@ -46,6 +46,10 @@ class NodeKind(StrEnum):
     CORRECTION = "Correction"
     DECISION_RULES = "DecisionRules"
     GATE_RESULT = "GateResult"
+    TOMBSTONE = "Tombstone"
+    LEGAL_HOLD = "LegalHold"
+    ERASURE = "Erasure"
+    JOB_RUN = "JobRun"
 
     @property
     def prov(self) -> ProvClass:
@@ -75,6 +79,9 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.INCIDENT: ProvClass.ENTITY,
     NodeKind.RISK_ASSESSMENT: ProvClass.ENTITY,
     NodeKind.GATE_RESULT: ProvClass.ENTITY,
+    NodeKind.TOMBSTONE: ProvClass.ENTITY,
+    NodeKind.LEGAL_HOLD: ProvClass.ENTITY,
+    NodeKind.ERASURE: ProvClass.ACTIVITY,
     NodeKind.APPROVAL: ProvClass.ACTIVITY,
     NodeKind.TRAINING_RUN: ProvClass.ACTIVITY,
     NodeKind.EVALUATION: ProvClass.ACTIVITY,
@@ -82,6 +89,7 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.INFERENCE_BATCH: ProvClass.ACTIVITY,
     NodeKind.DRILL: ProvClass.ACTIVITY,
     NodeKind.CORRECTION: ProvClass.ACTIVITY,
+    NodeKind.JOB_RUN: ProvClass.ACTIVITY,
     NodeKind.PERSON: ProvClass.AGENT,
     NodeKind.PIPELINE: ProvClass.AGENT,
     NodeKind.MONITOR: ProvClass.AGENT,
@@ -112,6 +120,9 @@ class EdgeKind(StrEnum):
     HAS_FALLBACK = "HAS_FALLBACK"
     FELL_BACK_TO = "FELL_BACK_TO"
     ROLLED_BACK_FOR = "ROLLED_BACK_FOR"
+    FOLLOWS = "FOLLOWS"
+    HOLDS = "HOLDS"
+    ERASED = "ERASED"
 
     @property
     def prov(self) -> str:
@@ -155,6 +166,10 @@ _PROV_RELATION: dict[EdgeKind, str] = {
     EdgeKind.FELL_BACK_TO: "prov:used",
     # A deployment (activity) rolled back because of an incident (entity).
     EdgeKind.ROLLED_BACK_FOR: "prov:wasInfluencedBy",
+    # A legal hold (entity) on a node, for a validity interval: from placed to lifted.
+    EdgeKind.HOLDS: "prov:wasInfluencedBy",
+    # An erasure (activity) used the batch whose records it redacted; the batch is unchanged.
+    EdgeKind.ERASED: "prov:used",
 }
 
 

@@ -38,6 +38,10 @@ PREFIXES: dict[str, tuple[NodeKind | None, NodeKind | None]] = {
     "correction": (NodeKind.CORRECTION, None),
     "rules": (NodeKind.DECISION_RULES, None),
     "gate": (NodeKind.GATE_RESULT, None),
+    "tombstone": (NodeKind.TOMBSTONE, None),
+    "hold": (NodeKind.LEGAL_HOLD, None),
+    "erasure": (NodeKind.ERASURE, None),
+    "jobrun": (NodeKind.JOB_RUN, None),
 }
 PREFIX_OF: dict[NodeKind, str] = {
     kind: prefix for prefix, kinds in PREFIXES.items() for kind in kinds if kind is not None

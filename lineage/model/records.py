@@ -143,6 +143,19 @@ ModelId = Annotated[str, _id_of(NodeKind.MODEL)]
 ModelVersionId = Annotated[str, _id_of(NodeKind.MODEL_VERSION)]
 Text = Annotated[str, Field(min_length=1, max_length=2_000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+# A retention class: a lowercase identifier naming a class of jobs/retention.toml.
+RetentionClassName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+# The lawful basis of processing personal data (GDPR article 6(1)).
+ConsentBasis = Literal[
+    "consent",
+    "contract",
+    "legal_obligation",
+    "vital_interests",
+    "public_task",
+    "legitimate_interests",
+]
+# How sensitive the data is; special_category is GDPR article 9 data (health, ethnicity...).
+Sensitivity = Literal["public", "internal", "confidential", "personal", "special_category"]
 
 
 class Record(BaseModel):
@@ -180,6 +193,12 @@ class DatasetVersionRecord(Record):
     created_at: Instant
     uri: str | None = Field(default=None, max_length=2_000)
     description: str | None = Field(default=None, max_length=2_000)
+    # Governance metadata (see lineage.services.retention_classes). The class is a name of
+    # jobs/retention.toml (e.g. regulated, standard); only its form is checked here, since the
+    # configuration can change: the pruning job reports a class it does not know.
+    retention_class: RetentionClassName | None = None
+    consent_basis: ConsentBasis | None = None
+    sensitivity: Sensitivity | None = None
 
 
 class FeatureSnapshotRecord(Record):
@@ -220,6 +239,22 @@ class RiskThresholds(Record):
     max_rate_gap: Ratio | None = None
 
 
+class InputBounds(Record):
+    """The values of one input the model is meant to decide on: at least ``min``, at most
+    ``max`` (either may be left out). Inputs outside are outside its intended use."""
+
+    min: Number | None = None
+    max: Number | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> InputBounds:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("max: cannot be below min")
+        return self
+
+
 class ModelProfile(Record):
     """What describes a model: its purpose, scope, constraints and the gates' thresholds.
 
@@ -243,6 +278,9 @@ class ModelProfile(Record):
         default=None, min_length=1, max_length=100
     )
     risk_thresholds: RiskThresholds | None = None
+    # Input name -> the values the intended use covers, e.g. {"age": {"min": 18, "max": 75}};
+    # the policy monitor flags decisions on inputs outside them.
+    input_bounds: dict[Name, InputBounds] | None = Field(default=None, min_length=1, max_length=100)
     since: Instant | None = None
 
     @model_validator(mode="after")
