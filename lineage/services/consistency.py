@@ -29,7 +29,7 @@ from lineage.model.records import (
     TrainingRunRecord,
 )
 from lineage.model.times import from_text
-from lineage.store.base import EdgeQuery, GraphStore
+from lineage.store.base import EdgeQuery, GraphStore, edge_pages, iter_edges
 
 AGENT_KINDS = frozenset({NodeKind.PERSON, NodeKind.PIPELINE})
 _SERVED = frozenset({EdgeKind.SERVED})
@@ -217,15 +217,10 @@ def check_change_keeps_batches(
 
 def _batches_on(store: GraphStore, deployment: str) -> Iterator[Node]:
     """The inference batches with an edge to the deployment, page by page."""
-    cursor: str | None = None
-    while True:
-        page = store.find_edges(EdgeQuery(dst=deployment, kinds=_ATTRIBUTED, after=cursor))
-        ids = [e.src for e in page.items if e.src.startswith("batch:")]
+    for edges in edge_pages(store, EdgeQuery(dst=deployment, kinds=_ATTRIBUTED)):
+        ids = [e.src for e in edges if e.src.startswith("batch:")]
         found = store.get_nodes(ids)
         yield from (found[i] for i in ids if i in found)
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
 
 
 def _run_start(store: GraphStore, deployment: str, edge: Edge) -> datetime | None:
@@ -327,13 +322,7 @@ def _check_served(store: GraphStore, rec: InferenceBatchRecord, version: str) ->
 
 def _served(store: GraphStore, deployment: str) -> Iterator[Edge]:
     """Every SERVED edge of a deployment, page by page."""
-    cursor: str | None = None
-    while True:
-        page = store.find_edges(EdgeQuery(src=deployment, kinds=_SERVED, after=cursor))
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_edges(store, EdgeQuery(src=deployment, kinds=_SERVED))
 
 
 def _first_uncovered(windows: Sequence[Edge], start: datetime, end: datetime) -> datetime | None:

@@ -42,7 +42,7 @@ from lineage.services.governance.accountability import holders
 from lineage.services.incident_context import incident_context
 from lineage.services.playbooks import SIGNAL_NAME, Playbook
 from lineage.services.record_store import RecordStore
-from lineage.store.base import EdgeQuery, GraphStore, NodeQuery, iter_all_nodes
+from lineage.store.base import EdgeQuery, GraphStore, NodeQuery, iter_all_nodes, iter_nodes
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DISPOSITIONS = ("actionable", "false_positive")
@@ -552,19 +552,12 @@ def find_incidents(
     instant = require_aware(as_of, "as_of") if as_of is not None else utcnow()
     lo = require_aware(since, "since") if since is not None else None
     found: list[Node] = []
-    cursor: str | None = None
-    while True:
-        query = NodeQuery(kind=NodeKind.INCIDENT, since=lo, limit=1_000, after=cursor)
-        page = store.find_nodes(query)
-        for node in page.items:
-            if node.valid_from > instant or (status and status_at(node, instant) != status):
-                continue
-            if model is not None and not _about(node, model):
-                continue
-            found.append(node)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    for node in iter_nodes(store, NodeQuery(kind=NodeKind.INCIDENT, since=lo, limit=1_000)):
+        if node.valid_from > instant or (status and status_at(node, instant) != status):
+            continue
+        if model is not None and not _about(node, model):
+            continue
+        found.append(node)
     return sorted(found, key=lambda n: (n.valid_from, n.id), reverse=True)
 
 

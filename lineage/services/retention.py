@@ -37,7 +37,14 @@ from lineage.services.erased_records import erasures_of
 from lineage.services.record_store import RecordStore
 from lineage.services.retention_classes import Lineage, Policy, RetentionClass, Upstream
 from lineage.services.retention_holds import Protection
-from lineage.store.base import MAX_PAGE, EdgeQuery, GraphStore, NodeQuery, iter_all_nodes
+from lineage.store.base import (
+    MAX_PAGE,
+    EdgeQuery,
+    GraphStore,
+    NodeQuery,
+    iter_all_nodes,
+    node_pages,
+)
 
 DEFAULT_CHUNK = 1_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -328,16 +335,8 @@ def tombstone_of(store: GraphStore, node_id: str) -> Node | None:
 
 def _pages(store: GraphStore) -> Iterator[list[Node]]:
     """Every batch, oldest window first, a page at a time."""
-    cursor: str | None = None
-    while True:
-        page = store.find_nodes(
-            NodeQuery(kind=NodeKind.INFERENCE_BATCH, limit=MAX_PAGE, after=cursor)
-        )
-        if page.items:
-            yield page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    query = NodeQuery(kind=NodeKind.INFERENCE_BATCH, limit=MAX_PAGE)
+    yield from (items for items in node_pages(store, query) if items)
 
 
 def _edges_of(store: GraphStore, node_id: str) -> Iterator[Edge]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -186,26 +186,45 @@ class GraphStore(Protocol):
         """Release connections."""
 
 
+def node_pages(store: GraphStore, query: NodeQuery) -> Iterator[list[Node]]:
+    """The pages of nodes matching ``query``, following the cursor to the last one."""
+    while True:
+        page = store.find_nodes(query)
+        yield page.items
+        if page.next_cursor is None:
+            return
+        query = replace(query, after=page.next_cursor)
+
+
+def edge_pages(store: GraphStore, query: EdgeQuery) -> Iterator[list[Edge]]:
+    """The pages of edges matching ``query``, following the cursor to the last one."""
+    while True:
+        page = store.find_edges(query)
+        yield page.items
+        if page.next_cursor is None:
+            return
+        query = replace(query, after=page.next_cursor)
+
+
+def iter_nodes(store: GraphStore, query: NodeQuery) -> Iterator[Node]:
+    """Every node matching ``query`` (its ``limit`` is the page size)."""
+    for items in node_pages(store, query):
+        yield from items
+
+
+def iter_edges(store: GraphStore, query: EdgeQuery) -> Iterator[Edge]:
+    """Every edge matching ``query`` (its ``limit`` is the page size)."""
+    for items in edge_pages(store, query):
+        yield from items
+
+
 def iter_all_nodes(
     store: GraphStore, kind: NodeKind | None = None, props: Mapping[str, Scalar] | None = None
 ) -> Iterator[Node]:
     """Every node (of ``kind``, with ``props``), page by page."""
-    cursor: str | None = None
-    while True:
-        query = NodeQuery(kind=kind, props=props or {}, limit=MAX_PAGE, after=cursor)
-        page = store.find_nodes(query)
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_nodes(store, NodeQuery(kind=kind, props=props or {}, limit=MAX_PAGE))
 
 
 def iter_all_edges(store: GraphStore) -> Iterator[Edge]:
     """Every edge, page by page."""
-    cursor: str | None = None
-    while True:
-        page = store.find_edges(EdgeQuery(after=cursor))
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_edges(store, EdgeQuery())

@@ -29,7 +29,7 @@ from lineage.model.ids import parse_id
 from lineage.services.incidents import Incidents, Signal
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.store.base import EdgeQuery, GraphStore, NodeQuery
+from lineage.store.base import EdgeQuery, GraphStore, NodeQuery, iter_nodes
 
 log = structlog.get_logger("lineage.monitors")
 MAX_MESSAGES = 20
@@ -217,17 +217,10 @@ def _by_model(evaluator: Evaluator, since: datetime | None) -> Iterator[list[Bat
     """Each model's batches in time order (a window is needed before the batches it judges,
     so the earlier batches of the lookback's first days serve as baseline only if older)."""
     models: dict[str, list[BatchView]] = {}
-    cursor: str | None = None
-    while True:
-        page = evaluator.store.find_nodes(
-            NodeQuery(kind=NodeKind.INFERENCE_BATCH, since=since, limit=1_000, after=cursor)
-        )
-        for node in page.items:
-            view = evaluator.view(node)
-            models.setdefault(view.model, []).append(view)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    query = NodeQuery(kind=NodeKind.INFERENCE_BATCH, since=since, limit=1_000)
+    for node in iter_nodes(evaluator.store, query):
+        view = evaluator.view(node)
+        models.setdefault(view.model, []).append(view)
     for model in sorted(models):
         yield sorted(models[model], key=lambda v: (v.start, v.node.id))
 
@@ -263,21 +256,14 @@ def _trailing(evaluator: Evaluator, view: BatchView) -> Iterator[BatchView]:
         if parse_id(e.src).kind is NodeKind.MODEL_VERSION
     )
     for version in versions:
-        cursor: str | None = None
-        while True:
-            query = NodeQuery(
-                kind=NodeKind.INFERENCE_BATCH,
-                props={"model_version": version},
-                since=low,
-                until=view.start,
-                limit=1_000,
-                after=cursor,
-            )
-            page = store.find_nodes(query)
-            yield from (evaluator.view(n) for n in page.items if n.id != view.node.id)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        query = NodeQuery(
+            kind=NodeKind.INFERENCE_BATCH,
+            props={"model_version": version},
+            since=low,
+            until=view.start,
+            limit=1_000,
+        )
+        yield from (evaluator.view(n) for n in iter_nodes(store, query) if n.id != view.node.id)
 
 
 def _iso(value: datetime) -> str:

@@ -20,7 +20,7 @@ from lineage.model.times import require_aware, to_text, utcnow
 from lineage.services.answers import Attribution
 from lineage.services.audit import append_event
 from lineage.services.consistency import require_agent, when
-from lineage.store.base import EdgeQuery, GraphStore, iter_all_nodes
+from lineage.store.base import EdgeQuery, GraphStore, iter_all_nodes, iter_edges
 
 ROLES = ("owner", "technical_steward", "risk_approver")
 _ATTRIBUTED = frozenset({EdgeKind.WAS_ATTRIBUTED_TO})
@@ -120,11 +120,5 @@ class People:
 
 
 def _attributions(store: GraphStore, model: str) -> Iterator[Edge]:
-    cursor: str | None = None
-    while True:
-        page = store.find_edges(EdgeQuery(src=model, kinds=_ATTRIBUTED, after=cursor))
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_edges(store, EdgeQuery(src=model, kinds=_ATTRIBUTED))
 

@@ -19,7 +19,7 @@ from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.ids import require_kind
 from lineage.model.times import require_aware, to_text
 from lineage.services.governance import slots
-from lineage.store.base import MAX_PAGE, GraphStore, NodeQuery
+from lineage.store.base import GraphStore, iter_all_nodes
 
 ROUTING_FORMAT = 1  # bumped when the document's shape changes
 
@@ -196,14 +196,4 @@ def _at(store: GraphStore, deployment: Node, edges: list[Edge], at: datetime) ->
 
 
 def _deployments_of(store: GraphStore, model: str) -> list[Node]:
-    found: list[Node] = []
-    cursor: str | None = None
-    while True:
-        query = NodeQuery(
-            kind=NodeKind.DEPLOYMENT, props={"model": model}, limit=MAX_PAGE, after=cursor
-        )
-        page = store.find_nodes(query)
-        found += page.items
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
+    return list(iter_all_nodes(store, NodeKind.DEPLOYMENT, {"model": model}))

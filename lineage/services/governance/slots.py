@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from lineage.model.graph import Edge, EdgeKind
-from lineage.store.base import EdgeQuery, GraphStore
+from lineage.store.base import EdgeQuery, GraphStore, iter_edges
 
 SLOTS = ("current", "standby", "backup")
 FULL = 100  # the traffic weights of a deployment add up to this
@@ -130,14 +130,7 @@ def current_edges(store: GraphStore, deployment: str, at: datetime) -> list[Edge
 
 
 def _edges(store: GraphStore, deployment: str, at: datetime | None) -> Iterator[Edge]:
-    cursor: str | None = None
-    while True:
-        query = EdgeQuery(src=deployment, kinds=HISTORY_EDGES, as_of=at, after=cursor)
-        page = store.find_edges(query)
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_edges(store, EdgeQuery(src=deployment, kinds=HISTORY_EDGES, as_of=at))
 
 
 def last_change(edges: Iterable[Edge]) -> datetime | None:
