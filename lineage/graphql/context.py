@@ -16,6 +16,11 @@ from lineage.store.base import GraphStore
 
 T = TypeVar("T")
 
+# Who may do what over the API: each resolver that changes something requires one of these.
+WRITERS = frozenset({Role.PIPELINE, Role.ADMIN})  # registrations and their uploads
+OPERATORS = frozenset({Role.OPERATOR, Role.ADMIN})  # deployments and incidents
+ADMINS = frozenset({Role.ADMIN})
+
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:

@@ -14,7 +14,7 @@ from typing import Any
 import graphene
 
 from lineage.errors import LineageError
-from lineage.graphql.context import context_of
+from lineage.graphql.context import ADMINS, OPERATORS, context_of
 from lineage.graphql.nodes import Deployment, ModelVersion, Node
 from lineage.graphql.scalars import JSON, DateTime
 from lineage.model.times import utcnow
@@ -23,9 +23,6 @@ from lineage.services.governance.deployment import Deployments
 from lineage.services.governance.slots import Slots
 from lineage.services.registry import Registry
 from lineage.services.tokens import Role
-
-OPERATORS = frozenset({Role.OPERATOR, Role.ADMIN})
-ADMINS = frozenset({Role.ADMIN})
 
 
 class Share(graphene.ObjectType):  # type: ignore[misc]

@@ -41,13 +41,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from lineage.errors import ErrorCode, LineageError
 from lineage.graphql.admission import Busy, NodeAllowance
 from lineage.graphql.auth import CHALLENGE, principal_of
-from lineage.graphql.context import RequestContext
+from lineage.graphql.context import WRITERS, RequestContext
 from lineage.graphql.cost import AnswerBudget, CostExceeded, check_static_cost, static_cost
 from lineage.graphql.errors import BAD_REQUEST, UNAUTHENTICATED, error_body
 from lineage.graphql.execution import BadRequest, GraphQLRequest, Outcome, run
 from lineage.graphql.graphiql import GRAPHIQL_HTML
 from lineage.graphql.limits import QUERY_TOO_COMPLEX, TIMEOUT, BudgetExceeded, Deadline, Limits
-from lineage.graphql.mutations import WRITERS
 from lineage.graphql.observability import Metrics, request_id_of
 from lineage.model.canonical import json_depth
 from lineage.services.record_store import RecordStore

@@ -14,7 +14,7 @@ from typing import Any
 import graphene
 
 from lineage.graphql import governance_types as types
-from lineage.graphql.context import context_of
+from lineage.graphql.context import ADMINS, WRITERS, context_of
 from lineage.graphql.inputs import BiasAuditInput, input_errors, plain
 from lineage.graphql.nodes import Model, Node, Person
 from lineage.graphql.scalars import DateTime
@@ -28,8 +28,6 @@ from lineage.services.governance.policy import TierDecision
 from lineage.services.governance.signoff import SignOff, SignOffResult
 from lineage.services.tokens import Role
 
-ADMINS = frozenset({Role.ADMIN})
-WRITERS = frozenset({Role.PIPELINE, Role.ADMIN})
 APPROVERS = frozenset({Role.APPROVER, Role.ADMIN})
 GATE_RUNNERS = frozenset({Role.PIPELINE, Role.APPROVER, Role.OPERATOR, Role.ADMIN})
 

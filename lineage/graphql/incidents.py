@@ -12,7 +12,7 @@ from typing import Any
 
 import graphene
 
-from lineage.graphql.context import context_of
+from lineage.graphql.context import OPERATORS, context_of
 from lineage.graphql.nodes import Incident
 from lineage.graphql.scalars import DateTime
 from lineage.model.graph import Node as StoreNode
@@ -20,9 +20,6 @@ from lineage.model.graph import NodeKind
 from lineage.model.ids import require_kind
 from lineage.services import incidents
 from lineage.services.incidents import Precision
-from lineage.services.tokens import Role
-
-OPERATORS = frozenset({Role.OPERATOR, Role.ADMIN})
 
 
 class AlertPrecision(graphene.ObjectType):  # type: ignore[misc]

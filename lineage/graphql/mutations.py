@@ -17,7 +17,7 @@ from graphene.utils.str_converters import to_camel_case, to_snake_case
 
 from lineage.errors import InvalidError
 from lineage.graphql import inputs
-from lineage.graphql.context import context_of
+from lineage.graphql.context import WRITERS, context_of
 from lineage.graphql.deployments import DeploymentMutation
 from lineage.graphql.governance import GovernanceMutation
 from lineage.graphql.incidents import IncidentsMutation
@@ -37,9 +37,7 @@ from lineage.graphql.scalars import JSON
 from lineage.services.batch_hooks import after_batch
 from lineage.services.corrections import Corrections
 from lineage.services.registry import Registration, Registry
-from lineage.services.tokens import Role
 
-WRITERS = frozenset({Role.PIPELINE, Role.ADMIN})
 _CREATED = "False when this exact registration already existed (an idempotent no-op)."
 _AUDIT_SEQ = "The audit log sequence number of the write; null when nothing was written."
 _REASON = "Why, for the audit log."
