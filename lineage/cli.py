@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from lineage.cli_governance import approve, block, gate_app, rollback
 from lineage.cli_incidents import incident_command, incidents_command
 from lineage.cli_jobs import JobsDirOption, jobs_app, scheduler_for
+from lineage.cli_options import RecordsOption, StoreOption
 from lineage.cli_retention import retention_app
 from lineage.errors import LineageError
 from lineage.services.audit import verify as verify_chain
@@ -35,17 +36,6 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URI (default: $LINEAGE_STORE or sqlite:///./lineage.db)."),
-]
-RecordsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--records-dir",
-        help="Record store directory (default: $LINEAGE_RECORDS_DIR or ./lineage-records).",
-    ),
-]
 
 
 def settings(

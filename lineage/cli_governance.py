@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from lineage.cli_options import JsonOption
 from lineage.client import ApiClient, ApiRefused, ApiUnreachable
 from lineage.errors import LineageError
 from lineage.model.times import utcnow
@@ -38,7 +39,6 @@ TokenOption = Annotated[
         "the process list).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 DEPLOYABLE = """
 query GateCheck($version: ID!, $asOf: DateTime) {

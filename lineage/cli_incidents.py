@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from lineage.cli_options import JsonOption, StoreOption
 from lineage.errors import LineageError
 from lineage.model.graph import Node, NodeKind
 from lineage.model.ids import require_kind
@@ -22,11 +23,6 @@ from lineage.model.times import to_text
 from lineage.services.incidents import find_incidents, history_of
 
 err = Console(stderr=True)
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URI (default: $LINEAGE_STORE or sqlite:///./lineage.db)."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def _plain(node: Node) -> dict[str, Any]:

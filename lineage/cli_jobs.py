@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from lineage.cli_options import JsonOption, RecordsOption, StoreOption
 from lineage.errors import LineageError
 from lineage.jobs.registry import JOBS
 from lineage.jobs.report import Outcome, Report
@@ -42,17 +43,6 @@ EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_SKIPPED = 3
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URI (default: $LINEAGE_STORE or sqlite:///./lineage.db)."),
-]
-RecordsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--records-dir",
-        help="Record store directory (default: $LINEAGE_RECORDS_DIR or ./lineage-records).",
-    ),
-]
 JobsDirOption = Annotated[
     str | None,
     typer.Option(
@@ -61,7 +51,6 @@ JobsDirOption = Annotated[
         "or ./jobs).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def prepared_or_exit(

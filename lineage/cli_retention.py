@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from lineage.cli_options import JsonOption, RecordsOption, StoreOption
 from lineage.errors import LineageError
 from lineage.model.times import from_text, to_text, utcnow
 
@@ -33,17 +34,6 @@ retention_app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option("--store", help="Store URI (default: $LINEAGE_STORE or sqlite:///./lineage.db)."),
-]
-RecordsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--records-dir",
-        help="Record store directory (default: $LINEAGE_RECORDS_DIR or ./lineage-records).",
-    ),
-]
 ActorOption = Annotated[
     str | None,
     typer.Option(
@@ -52,7 +42,6 @@ ActorOption = Annotated[
         "the CLI's pipeline agent).",
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit chain).")]
 
 
