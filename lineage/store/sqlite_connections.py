@@ -34,7 +34,8 @@ class SQLiteConnections:
         if not parent.exists():
             raise UnavailableError(f"directory {parent} does not exist", field="store")
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every open connection, with how many store calls are using it right now (see close).
+        self._uses: dict[sqlite3.Connection, int] = {}
         self._lock = threading.Lock()
         # Threads of this process queue here for the write lock, first come first served.
         # Left to SQLite's busy handler they sleep up to 100 ms between tries while others
@@ -83,7 +84,7 @@ class SQLiteConnections:
             # What SQLite will not say: whether it fell back to opening the file read-only.
             self._local.opened_readonly = not writable(self.path)
             with self._lock:
-                self._all.append(conn)
+                self._uses[conn] = 0
         return conn
 
     @contextmanager
@@ -111,16 +112,37 @@ class SQLiteConnections:
         if conn is None:
             return
         with self._lock:
-            if conn in self._all:
-                self._all.remove(conn)
+            self._uses.pop(conn, None)
         with suppress(sqlite3.Error):
             conn.close()
+
+    @contextmanager
+    def _using(self) -> Iterator[None]:
+        """Mark this thread's connection in use for the block, so that close() leaves it open
+        until the block ends (then closes it) instead of closing it under a running statement."""
+        conn = self._conn()
+        with self._lock:
+            if self._closed:
+                raise UnavailableError("the store is closed", field="store")
+            self._uses[conn] = self._uses.get(conn, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._uses.get(conn)
+                if left is not None:
+                    self._uses[conn] = left - 1
+                    if left == 1 and self._closed:
+                        del self._uses[conn]
+                        with suppress(sqlite3.Error):
+                            conn.close()
 
     @contextmanager
     def _guard(self, *, writing: bool) -> Iterator[None]:
         """Translate SQLite failures into UNAVAILABLE naming the cause (see sqlite_faults)."""
         try:
-            yield
+            with self._using():
+                yield
         except sqlite3.Error as exc:
             if poisons_connection(exc) and not self._local.depth:
                 self._discard()
@@ -146,22 +168,25 @@ class SQLiteConnections:
         if not self._writer.acquire(timeout=self.lock_timeout):
             raise self._busy("another write of this service")
         try:
-            conn = self._begin(deadline)
-            self._local.depth = 1
-            changes = conn.total_changes
-            try:
-                yield
-            except BaseException as exc:
-                self._abort(conn, exc)
-                raise
-            self._local.depth = 0
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._abort(conn, exc)
-                raise translate(exc, self.path, writing=True) from exc
-            if self._checkpointer is not None:
-                self._checkpointer.wrote(conn.total_changes - changes)
+            if getattr(self._local, "opened_readonly", False):
+                self._discard()  # it would stay read-only: see _begin
+            with self._using():
+                conn = self._begin(deadline)
+                self._local.depth = 1
+                changes = conn.total_changes
+                try:
+                    yield
+                except BaseException as exc:
+                    self._abort(conn, exc)
+                    raise
+                self._local.depth = 0
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._abort(conn, exc)
+                    raise translate(exc, self.path, writing=True) from exc
+                if self._checkpointer is not None:
+                    self._checkpointer.wrote(conn.total_changes - changes)
         finally:
             self._writer.release()
 
@@ -170,12 +195,10 @@ class SQLiteConnections:
         only until ``deadline``.
 
         SQLite silently opens a file it cannot write read-only, and such a connection stays
-        read-only after the fault is gone (it fails at the first write, not at BEGIN). One
-        opened while the file was not writable is replaced here, so the first write after
-        the permissions come back succeeds.
+        read-only after the fault is gone (it fails at the first write, not at BEGIN), so
+        transaction() replaces one opened while the file was not writable before calling this:
+        the first write after the permissions come back succeeds.
         """
-        if getattr(self._local, "opened_readonly", False):
-            self._discard()
         conn = self._conn()
         wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
         try:
@@ -230,13 +253,21 @@ class SQLiteConnections:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every thread's connection."""
-        self._closed = True
+        """Close every thread's connection, each once no statement of it is running.
+
+        Closing a connection that another thread is stepping through crashes the process (a
+        request abandoned at its time budget still runs in its worker thread). So the store
+        closes idle connections at once, and one in use when its thread's store call ends;
+        every later call is UNAVAILABLE ("the store is closed").
+        """
+        with self._lock:
+            self._closed = True
+            idle = [conn for conn, uses in self._uses.items() if uses == 0]
+            for conn in idle:
+                del self._uses[conn]
+                with suppress(sqlite3.Error):
+                    conn.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
             self._checkpointer = None
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
         self._local = threading.local()
