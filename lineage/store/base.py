@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
 from lineage.errors import InvalidError
@@ -19,6 +20,8 @@ from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Page,
 MAX_DEPTH = 12
 MAX_NODES = 10_000
 MAX_PAGE = 1_000
+MAX_SEARCH_HITS = 100
+MAX_SEARCH_TEXT = 200
 Scalar = str | int | float | bool
 
 
@@ -96,6 +99,64 @@ class TraversalSpec:
         object.__setattr__(self, "max_nodes", clamp(self.max_nodes, 1, MAX_NODES, "max_nodes"))
 
 
+class SearchMatch(StrEnum):
+    """How a search hit matched the text; hits come in this order (see SearchQuery)."""
+
+    ID = "ID"  # the text is the node's ID
+    ID_PREFIX = "ID_PREFIX"  # the ID, or its part after ``kind:``, starts with the text
+    WORDS = "WORDS"  # every word of the text is a word of the node's indexed text
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """Find nodes by ID, ID prefix or words, ranked (see lineage.store.search_plan).
+
+    Hits come as: the node whose ID is ``text``; then nodes whose ID, or its name part after
+    ``kind:``, starts with ``text`` (``model:lending``, ``applications@v``), closest first; then
+    nodes whose indexed text (ID name and version, a few descriptive properties) holds every
+    word of ``text``, the last one as a prefix, by relevance (BM25). ``kinds`` keeps only
+    those kinds; ``limit`` is clamped to MAX_SEARCH_HITS.
+    """
+
+    text: str
+    kinds: frozenset[NodeKind] | None = None
+    limit: int = 20
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise InvalidError("must be a non-empty text", field="text")
+        text = self.text.strip()
+        if len(text) > MAX_SEARCH_TEXT:
+            raise InvalidError(
+                f"must be at most {MAX_SEARCH_TEXT} characters, got {len(text)}", field="text"
+            )
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "limit", clamp(self.limit, 1, MAX_SEARCH_HITS, "limit"))
+        if self.kinds is not None:
+            if not self.kinds or not all(isinstance(k, NodeKind) for k in self.kinds):
+                raise InvalidError("must be a non-empty set of NodeKind values", field="kinds")
+            object.__setattr__(self, "kinds", frozenset(self.kinds))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One node found, how it matched and its score: for ID and ID_PREFIX hits the share of
+    the ID (or of its name part) the text covers, for WORDS hits the relevance (higher is
+    better). Scores compare only within one ``match``."""
+
+    node: Node
+    match: SearchMatch
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """The best hits, in rank order; ``truncated`` when more nodes matched than were returned."""
+
+    hits: list[SearchHit]
+    truncated: bool
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """One link of the hash-chained audit log.
@@ -148,11 +209,23 @@ class GraphStore(Protocol):
     def traverse(self, spec: TraversalSpec) -> Subgraph:
         """The bounded subgraph reachable from ``spec.start`` in one round trip."""
 
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes by ID, ID prefix and words, ranked, from an index (see SearchQuery)."""
+
     def delete_nodes(self, ids: Sequence[str]) -> int:
-        """Delete nodes and their edges (retention); returns how many nodes were deleted."""
+        """Delete nodes and their edges (retention); returns how many nodes were deleted.
+
+        Inside a ``transaction()`` scope the deletes are part of it (atomic with the audit event
+        that records them); outside one a backend may split a large delete into bounded
+        transactions (Neo4j does), so a failure part-way can leave the earlier part deleted."""
 
     def transaction(self) -> AbstractContextManager[None]:
         """All writes inside commit together or not at all; nesting joins the outer scope.
+
+        Scopes are serialised: from its first operation to its commit, no other scope writes,
+        so a read-merge-write inside one (the events of an OpenLineage run, which may arrive at
+        once) never loses another's update. SQLite takes ``BEGIN IMMEDIATE``; Neo4j writes a
+        lock node first, whose write lock is held to commit.
 
         Waiting for another writer is bounded (``lock_timeout`` seconds): past it the scope
         raises UNAVAILABLE with nothing written. When it returns, the writes are committed;

@@ -1,8 +1,8 @@
 """Every Cypher statement the Neo4j backend runs (Neo4j 5.26, no APOC).
 
 Values always travel as ``$parameters``. A few things cannot be parameters in Cypher: labels,
-relationship types, arrow directions and quantifier bounds. Those are spliced into a handful of
-templates at the ``__LABEL__`` / ``__TYPES__`` / ``__HOPS__`` / ``__LEFT__`` / ``__RIGHT__``
+relationship types, arrow directions and how many levels a walk unrolls. Those are spliced
+into a handful of templates at the ``__LABEL__`` / ``__TYPES__`` / ``__LEFT__`` / ``__RIGHT__``
 markers, and only by the functions at the end of this module, which accept nothing but
 ``NodeKind`` / ``EdgeKind`` / ``Direction`` members and clamped ints. No user string ever becomes
 query text, so there is nothing to inject into; ``tests/unit/test_cypher.py`` checks this module's
@@ -52,6 +52,9 @@ SCHEMA: Final[tuple[str, ...]] = (
     "CREATE INDEX node_time IF NOT EXISTS FOR (n:Node) ON (n.valid_from)",
     # Registration looks content-addressed versions up by hash (SQLite has the same index).
     "CREATE INDEX node_content_hash IF NOT EXISTS FOR (n:Node) ON (n.p_content_hash)",
+    # search: the words of each node, and its kind (see the search block at the end).
+    "CREATE FULLTEXT INDEX node_search IF NOT EXISTS "
+    "FOR (n:Node) ON EACH [n.search_words, n.search_kind]",
     # No relationship property index: every edge lookup is anchored on an end node, and the
     # validity window is checked while expanding, where an index cannot help.
 )
@@ -92,22 +95,21 @@ _NODE_FIELDS: Final = (
     "n.recorded_at AS recorded_at, n.props AS props"
 )
 
-# ``row.fields`` holds every stored property but recorded_at (id, kind, times, props, p_*), so
-# ``SET n = row.fields`` also drops flattened props the new version no longer has. recorded_at is
-# kept from the first write: read it (set ON CREATE) before the replacement and put it back.
-# Rows of one call share a kind (the label is a template marker); the caller groups them.
+# ``row.fields`` holds every stored property but recorded_at (id, kind, times, props, p_*). A new
+# node (the bulk-load case) gets them added once, with the first recorded_at. An existing node is
+# replaced (``SET n = ...``), which also drops flattened props the new version no longer has,
+# keeping its first recorded_at (the map is evaluated before the replacement). One index seek per
+# row, through the node_id constraint; rows of one statement share a kind (the label is a
+# template marker): the caller groups them.
 UPSERT_NODES_TEMPLATE: Final = """
 UNWIND $rows AS row
+WITH row, row.fields AS fields
 MERGE (n:Node {id: row.id})
-ON CREATE SET n.recorded_at = row.recorded_at
-WITH n, row, n.recorded_at AS recorded_at
-SET n = row.fields
-SET n.recorded_at = recorded_at, n:__LABEL__
+ON CREATE SET n += fields, n.recorded_at = row.recorded_at, n:__LABEL__
+ON MATCH SET n = fields {.*, recorded_at: n.recorded_at}, n:__LABEL__
 """
 
 GET_NODES: Final = "UNWIND $ids AS node_id MATCH (n:Node {id: node_id}) RETURN " + _NODE_FIELDS
-
-EXISTING_IDS: Final = "UNWIND $ids AS node_id MATCH (n:Node {id: node_id}) RETURN n.id AS id"
 
 # DISTINCT: an ID listed twice is one node, counted once (as SQLite's rowcount does).
 DELETE_NODES: Final = """
@@ -170,17 +172,34 @@ _EDGE_FIELDS: Final = (
     "r.valid_to AS valid_to, r.props AS props"
 )
 
-# Ends are matched first (the caller has checked they exist, in the same transaction); the
-# count lets it notice an end deleted concurrently and fail instead of writing part of a batch.
-# The relationship's identity is (src, type, dst, valid_from), as SQLite's UNIQUE constraint.
+# One statement writes a chunk of edges of any kinds, all or nothing. Ends are looked up once
+# each, through the node_id constraint's index; if one is missing the statement writes nothing and
+# returns the missing IDs, so the caller can name them (no separate existence check before the
+# write: that was a second lookup per end). Then one UPSERT_EDGES_KIND_TEMPLATE per relationship
+# type present (a type is query text): row.group is the index of its type in the statement, and
+# __GROUP__ that index. The relationship's identity is (src, type, dst, valid_from), as SQLite's
+# UNIQUE constraint; MERGE finds an existing one by expanding from the end of lower degree.
 UPSERT_EDGES_TEMPLATE: Final = """
 UNWIND $rows AS row
-MATCH (a:Node {id: row.src})
-MATCH (b:Node {id: row.dst})
-MERGE (a)-[r:__TYPES__ {valid_from: row.valid_from}]->(b)
-SET r.valid_to = row.valid_to, r.props = row.props
-RETURN count(r) AS written
+OPTIONAL MATCH (a:Node {id: row.src})
+OPTIONAL MATCH (b:Node {id: row.dst})
+WITH collect({row: row, a: a, b: b}) AS pairs
+WITH pairs, 0 AS written,
+     [p IN pairs WHERE p.a IS NULL | p.row.src] + [p IN pairs WHERE p.b IS NULL | p.row.dst]
+       AS missing
 """
+UPSERT_EDGES_KIND_TEMPLATE: Final = """CALL (pairs, missing) {
+  WITH pairs WHERE size(missing) = 0
+  UNWIND pairs AS p
+  WITH p WHERE p.row.group = __GROUP__
+  WITH p.row AS row, p.a AS a, p.b AS b
+  MERGE (a)-[r:__TYPES__ {valid_from: row.valid_from}]->(b)
+  SET r.valid_to = row.valid_to, r.props = row.props
+  RETURN count(r) AS step
+}
+WITH pairs, missing, written + step AS written
+"""
+_UPSERT_EDGES_END: Final = "RETURN written, missing\n"
 
 # find_edges: anchored on whichever end is known (a unique-index seek), else on a range of
 # a.id so that paging through every edge seeks from the cursor instead of rescanning.
@@ -213,57 +232,120 @@ FIND_EDGES_ANY: Final = _EDGES_ANY + _EDGE_FILTERS
 
 START_NODE: Final = "MATCH (n:Node {id: $start}) RETURN " + _NODE_FIELDS
 
-# The bounded walk in one statement. Parameters: $start, $at (text or null), $max_depth,
-# $probe (= max_nodes), $keep (= max_nodes - 1: the start counts against the budget),
-# $node_kinds (list or null). Markers: __LEFT__/__RIGHT__ (arrow by Direction), __TYPES__
-# (relationship type filter or nothing), __HOPS__ (max_depth + 1).
+# The bounded walk: a breadth-first search by levels in one statement (no APOC, no
+# variable-length pattern), with the same answer as SQLite's _walk, the reference.
 #
-# Why SHORTEST 1 (Neo4j 5.21+): we need each reachable node's *minimum* depth. A plain
-# variable-length match enumerates every path, which explodes on dense provenance graphs (a
-# popular dataset version fans out to thousands of runs, each to several models ...). With the
-# start bound and the target free, ``SHORTEST 1`` is planned as StatefulShortestPath(All): one
-# breadth-first search from the start that yields each reachable node once, with its shortest
-# path. The validity window and the edge kinds are inlined in the quantified path pattern, so
-# they are pre-filters applied during the search (a WHERE on the MATCH would be a post-filter
-# and change which path counts as shortest). No APOC needed.
+# Parameters: $start, $at (text or null), $max_nodes (the budget, the start included),
+# $node_kinds (list or null). traverse_query() writes TRAVERSE_START_TEMPLATE, then one
+# TRAVERSE_LEVEL_TEMPLATE per level up to max_depth (a clamped int), then TRAVERSE_PROBE_TEMPLATE
+# and TRAVERSE_FINISH_TEMPLATE. Markers: __LEFT__/__RIGHT__ (arrow by Direction), __TYPES__
+# (relationship type filter or nothing).
 #
-# Truncation (same rule as SQLite's _walk): the search goes one hop past max_depth only to learn
-# whether the depth limit cut anything off. Rows are ordered by (depth, id) and capped at
-# max_nodes, so ``kept`` (depth <= max_depth, at most max_nodes - 1 besides the start) is a
-# prefix of ``reached``, and anything left over is a node the limits hid: truncated.
-# ``collect`` keeps the ORDER BY order of its input rows.
+# State carried from level to level, one row throughout: ``seen`` (every node kept so far, the
+# start first), ``frontier`` (the nodes kept at the last level), ``levels`` (the nodes kept at
+# each level, for their depths) and ``cut`` (truncated: a limit hid a node).
+#
+# A level expands only the frontier, through the adjacency lists of its nodes (Expand from a
+# bound node: no label scan, no path enumeration), drops nodes already seen (``t IN seen`` is
+# answered from a hash set the runtime builds once per list value) and stops pulling at
+# LIMIT $max_nodes distinct new nodes: the expansion is lazy, so a dataset version with 10,000
+# downstream batches reads about a budget's worth of them, not all. It keeps at most the room
+# left in the budget (``found[..room]``); more new nodes than room is a cut. LIMIT cannot use a
+# variable in Cypher, hence $max_nodes rather than ``room + 1``. Once the budget is spent
+# (``room = 0``) a level expands nothing: an EXISTS check (which stops at the first match) asks
+# whether anything new lies beyond, which is a cut exactly as in SQLite (a node past the budget).
+# Once cut, or once the frontier is empty, every later level is a guard that reads nothing.
+# The probe after the last level is the same EXISTS one hop past max_depth: a node there means
+# the depth limit hid something. Which nodes a level keeps when the budget cuts inside it is
+# whichever the expansion meets first, as in SQLite; every kept node has its shortest depth.
+#
+# The subqueries end in an aggregation without grouping keys, so each yields exactly one row even
+# when its guard filters everything out, and the walk's row survives every level.
 #
 # Edges returned are all edges of the followed kinds valid at $at among the returned nodes
-# (after the node_kinds filter, the start always included), whatever their direction.
-TRAVERSE_TEMPLATE: Final = """
+# (after the node_kinds filter, the start always included), whatever their direction: read
+# from each returned node's outgoing relationships (what a node was derived from or used: few,
+# even for a popular dataset version, whose many dependants point at it), kept when the other
+# end is returned.
+#
+# What a walk still reads: every relationship of the frontier's nodes met before the level's
+# LIMIT (including those back to nodes already seen), up to $max_nodes new nodes at the level
+# that spends the budget (not just room + 1), the outgoing relationships of the returned nodes
+# for the edges, and six properties per returned node. None of it grows with what lies beyond.
+TRAVERSE_START_TEMPLATE: Final = """
 MATCH (s:Node {id: $start})
 WHERE $at IS NULL OR s.valid_from <= $at
-CALL (s) {
-  MATCH p = SHORTEST 1 (s)(()__LEFT__[rel__TYPES__ WHERE $at IS NULL OR
-        (rel.valid_from <= $at AND (rel.valid_to IS NULL OR rel.valid_to > $at))]__RIGHT__(hop
-        WHERE $at IS NULL OR hop.valid_from <= $at)){1,__HOPS__}(t)
-  WHERE t <> s
-  WITH t, length(p) AS depth
-  ORDER BY depth, t.id
-  LIMIT $probe
-  RETURN collect({depth: depth, id: t.id, kind: t.kind, valid_from: t.valid_from,
-                  valid_to: t.valid_to, recorded_at: t.recorded_at, props: t.props}) AS reached
+WITH s, [s] AS seen, [s] AS frontier, [] AS levels, false AS cut
+"""
+
+_STEP_TEMPLATE: Final = """(f)__LEFT__[r__TYPES__]__RIGHT__(t:Node)
+    WHERE NOT t IN seen
+      AND ($at IS NULL OR (r.valid_from <= $at AND (r.valid_to IS NULL OR r.valid_to > $at)
+                           AND t.valid_from <= $at))"""
+
+_ANYTHING_NEW_TEMPLATE: Final = (
+    """EXISTS {
+    UNWIND frontier AS f
+    MATCH """
+    + _STEP_TEMPLATE
+    + """
+  }"""
+)
+
+TRAVERSE_LEVEL_TEMPLATE: Final = (
+    """CALL (seen, frontier, cut) {
+  WITH seen, frontier
+  WHERE NOT cut AND size(seen) < $max_nodes
+  UNWIND frontier AS f
+  MATCH """
+    + _STEP_TEMPLATE
+    + """
+  WITH DISTINCT t
+  LIMIT $max_nodes
+  RETURN collect(t) AS found
 }
-WITH s, reached, [x IN reached WHERE x.depth <= $max_depth][..$keep] AS kept
-WITH s, size(kept) < size(reached) AS truncated,
-     [x IN kept WHERE $node_kinds IS NULL OR x.kind IN $node_kinds] AS shown
-WITH s, truncated, shown, [s.id] + [x IN shown | x.id] AS ids
-CALL (ids) {
-  UNWIND ids AS src_id
-  MATCH (a:Node {id: src_id})-[r__TYPES__]->(b:Node)
-  WHERE b.id IN ids
+WITH s, seen, frontier, levels, cut, found, $max_nodes - size(seen) AS room
+WITH s, seen, levels, found[..room] AS kept,
+  CASE
+    WHEN cut OR room > 0 THEN cut OR size(found) > room
+    WHEN size(frontier) = 0 THEN false
+    ELSE """
+    + _ANYTHING_NEW_TEMPLATE
+    + """
+  END AS cut
+WITH s, seen + kept AS seen, kept AS frontier, levels + [kept] AS levels, cut
+"""
+)
+
+TRAVERSE_PROBE_TEMPLATE: Final = (
+    """WITH s, seen, levels,
+  CASE
+    WHEN cut THEN true
+    WHEN size(frontier) = 0 THEN false
+    ELSE """
+    + _ANYTHING_NEW_TEMPLATE
+    + """
+  END AS cut
+"""
+)
+
+TRAVERSE_FINISH_TEMPLATE: Final = """WITH s, cut, levels,
+  [x IN seen WHERE x = s OR $node_kinds IS NULL OR x.kind IN $node_kinds] AS shown
+CALL (shown) {
+  UNWIND shown AS a
+  MATCH (a)-[r__TYPES__]->(b)
+  WHERE b IN shown
     AND ($at IS NULL OR (r.valid_from <= $at AND (r.valid_to IS NULL OR r.valid_to > $at)))
   RETURN collect({src: a.id, kind: type(r), dst: b.id, valid_from: r.valid_from,
                   valid_to: r.valid_to, props: r.props}) AS edges
 }
-RETURN {depth: 0, id: s.id, kind: s.kind, valid_from: s.valid_from, valid_to: s.valid_to,
+RETURN {id: s.id, kind: s.kind, valid_from: s.valid_from, valid_to: s.valid_to,
         recorded_at: s.recorded_at, props: s.props} AS start,
-       truncated, shown AS nodes, edges
+       cut AS truncated,
+       [level IN levels | [x IN level WHERE $node_kinds IS NULL OR x.kind IN $node_kinds |
+         {id: x.id, kind: x.kind, valid_from: x.valid_from, valid_to: x.valid_to,
+          recorded_at: x.recorded_at, props: x.props}]] AS levels,
+       edges
 """
 
 # -- audit log -------------------------------------------------------------------------------
@@ -336,13 +418,14 @@ def relationship_types(kinds: Iterable[EdgeKind]) -> str:
     return "|".join(sorted(set(names)))
 
 
-def hop_limit(max_depth: int) -> int:
-    """The quantifier bound of a walk: ``max_depth + 1``, validated to lie in 2..MAX_DEPTH+1."""
+def walk_levels(max_depth: int) -> int:
+    """How many TRAVERSE_LEVEL_TEMPLATE copies a walk of ``max_depth`` has, validated to lie in
+    1..MAX_DEPTH (the statement's size is bounded by it)."""
     if not isinstance(max_depth, int) or isinstance(max_depth, bool):
         raise InvalidError("max_depth must be an integer", field="max_depth")
     if not 1 <= max_depth <= MAX_DEPTH:
         raise InvalidError(f"max_depth must be in 1..{MAX_DEPTH}", field="max_depth")
-    return max_depth + 1
+    return max_depth
 
 
 def upsert_nodes_query(kind: NodeKind) -> LiteralString:
@@ -350,27 +433,44 @@ def upsert_nodes_query(kind: NodeKind) -> LiteralString:
     return _fill(UPSERT_NODES_TEMPLATE, {"__LABEL__": label(kind)})
 
 
-def upsert_edges_query(kind: EdgeKind) -> LiteralString:
-    """UPSERT_EDGES_TEMPLATE for rows of one ``kind``."""
-    return _fill(UPSERT_EDGES_TEMPLATE, {"__TYPES__": relationship_types([kind])})
+def upsert_edges_query(*kinds: EdgeKind) -> LiteralString:
+    """UPSERT_EDGES_TEMPLATE for rows of ``kinds``, in that order: a row's ``group`` is the
+    index of its kind among them."""
+    if not kinds:
+        raise InvalidError("at least one edge kind is needed", field="kind")
+    text: LiteralString = UPSERT_EDGES_TEMPLATE
+    for group, kind in enumerate(kinds):
+        text += _fill(
+            UPSERT_EDGES_KIND_TEMPLATE,
+            {"__TYPES__": relationship_types([kind]), "__GROUP__": _group(group)},
+        )
+    return text + _UPSERT_EDGES_END
+
+
+def _group(index: int) -> str:
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(EdgeKind):
+        raise InvalidError(f"not an edge kind group: {index!r}", field="kind")
+    return str(index)
 
 
 def traverse_query(
     direction: Direction, edge_kinds: Iterable[EdgeKind] | None, max_depth: int
 ) -> LiteralString:
-    """TRAVERSE_TEMPLATE for a direction, an optional non-empty edge kind set and a depth."""
+    """The bounded walk (see TRAVERSE_START_TEMPLATE) for a direction, an optional non-empty
+    edge kind set and a depth."""
     if not isinstance(direction, Direction):
         raise InvalidError(f"not a direction: {direction!r}", field="direction")
     left, right = _ARROWS[direction]
     types = "" if edge_kinds is None else ":" + relationship_types(edge_kinds)
-    return _fill(
-        TRAVERSE_TEMPLATE,
-        {
-            "__LEFT__": left,
-            "__RIGHT__": right,
-            "__TYPES__": types,
-            "__HOPS__": str(hop_limit(max_depth)),
-        },
+    step = {"__LEFT__": left, "__RIGHT__": right, "__TYPES__": types}
+    level = _fill(TRAVERSE_LEVEL_TEMPLATE, step)
+    text: LiteralString = TRAVERSE_START_TEMPLATE
+    for _ in range(walk_levels(max_depth)):
+        text += level
+    return (
+        text
+        + _fill(TRAVERSE_PROBE_TEMPLATE, step)
+        + _fill(TRAVERSE_FINISH_TEMPLATE, {"__TYPES__": types})
     )
 
 
@@ -383,3 +483,66 @@ def _fill(template: str, parts: dict[str, str]) -> LiteralString:
     # Every part is an enum value, an arrow or a clamped int: as safe as a literal. (mypy treats
     # LiteralString as str, so no cast is needed for the driver's LiteralString parameter.)
     return text
+
+
+# == search: lineage.store.neo4j_search (the rank rule is lineage.store.search_plan's) ===========
+#
+# ``search_words`` holds a node's indexed words already split by spaces and lower-cased
+# (search_plan.indexed_words), so the default analyzer (standard-no-stop-words) yields the
+# words SQLite's FTS5 index holds. ``search_kind`` (the kind, on the same nodes) is indexed too:
+# a kinds filter is part of the Lucene query, so the index's best hits are already of those
+# kinds. Nodes of kinds whose words are not indexed (inference batches) have neither property
+# and stay out of the index. The index is updated in the writing transaction (not eventually
+# consistent); it is created with the rest of SCHEMA.
+
+_SEARCH_FIELDS: Final = (
+    "n.id AS id, n.kind AS kind, n.valid_from AS valid_from, n.valid_to AS valid_to, "
+    "n.recorded_at AS recorded_at, n.props AS props"
+)
+
+# ID and ID-prefix hits: the first $limit nodes by ID of each prefix range, each a seek of the
+# node_id constraint's range index (STARTS WITH), in ID order.
+SEARCH_BY_PREFIX: Final = (
+    """
+UNWIND $prefixes AS prefix
+CALL (prefix) {
+  MATCH (n:Node)
+  WHERE n.id STARTS WITH prefix AND ($kinds IS NULL OR n.kind IN $kinds)
+  RETURN n
+  ORDER BY n.id
+  LIMIT $limit
+}
+RETURN """
+    + _SEARCH_FIELDS
+)
+
+# Word hits: the index's best $limit by Lucene's BM25 score. $index is the index name, $lucene
+# a Lucene query of letters and digits only (neo4j_search.lucene_query).
+SEARCH_BY_WORDS: Final = (
+    """
+CALL db.index.fulltext.queryNodes($index, $lucene, {limit: $limit}) YIELD node AS n, score
+RETURN """
+    + _SEARCH_FIELDS
+    + ", score"
+)
+
+# A store written before search existed: nodes of indexed kinds without their words, a page
+# at a time (backfilled before a store's first search, once: the marker node records it);
+# then waiting for the index to be ONLINE (it populates in the background once created).
+SEARCH_AWAIT_INDEX: Final = "CALL db.awaitIndex($index, $seconds)"
+SEARCH_BACKFILL_DONE: Final = (
+    "OPTIONAL MATCH (m:LineageSearchIndex {name: 'store'}) RETURN m.version AS version"
+)
+SEARCH_UNINDEXED: Final = """
+MATCH (n:Node)
+WHERE n.search_words IS NULL AND NOT n.kind IN $unindexed AND n.id > $after
+RETURN n.id AS id, n.kind AS kind, n.props AS props
+ORDER BY n.id
+LIMIT $limit
+"""
+SEARCH_SET_WORDS: Final = """
+UNWIND $rows AS row
+MATCH (n:Node {id: row.id})
+SET n.search_words = row.words, n.search_kind = n.kind
+"""
+SEARCH_MARK_DONE: Final = "MERGE (m:LineageSearchIndex {name: 'store'}) SET m.version = $version"

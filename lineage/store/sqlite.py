@@ -27,7 +27,17 @@ from lineage.model.graph import (
     Subgraph,
 )
 from lineage.model.times import from_stored, from_text, to_text, utcnow
-from lineage.store.base import MAX_PAGE, AuditEvent, EdgeQuery, NodeQuery, TraversalSpec, clamp
+from lineage.store import sqlite_search
+from lineage.store.base import (
+    MAX_PAGE,
+    AuditEvent,
+    EdgeQuery,
+    NodeQuery,
+    SearchPage,
+    SearchQuery,
+    TraversalSpec,
+    clamp,
+)
 from lineage.store.cursor import decode_cursor, encode_cursor
 from lineage.store.sqlite_connections import DEFAULT_LOCK_TIMEOUT, SQLiteConnections
 
@@ -158,6 +168,9 @@ class SQLiteStore(SQLiteConnections):
     def __init__(self, uri: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.uri = uri
         super().__init__(_path_of(uri), _SCHEMA, lock_timeout)
+        if not sqlite_search.has_index(self._conn()):  # a store from before search existed
+            with self._write() as conn:
+                sqlite_search.create_index(conn)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -179,6 +192,7 @@ class SQLiteStore(SQLiteConnections):
         ]
         with self._write() as conn:
             conn.executemany(_UPSERT_NODE, rows)
+            sqlite_search.index_nodes(conn, nodes)
 
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
         """Insert or update edges; NOT_FOUND naming the first missing end, nothing written."""
@@ -219,6 +233,7 @@ class SQLiteStore(SQLiteConnections):
             return 0
         doomed = (json.dumps(list(ids)),)
         with self._write() as conn:
+            sqlite_search.unindex_nodes(conn, doomed[0])
             conn.execute(
                 "DELETE FROM edges WHERE src IN (SELECT value FROM json_each(?1)) "
                 "OR dst IN (SELECT value FROM json_each(?1))",
@@ -371,6 +386,11 @@ class SQLiteStore(SQLiteConnections):
             truncated=truncated,
             depths={n.id: depths[n.id] for n in ordered},
         )
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Nodes by ID, ID prefix and words (FTS5), read from one snapshot; see sqlite_search."""
+        with self._guard(writing=False), self._snapshot():
+            return sqlite_search.search(self._conn(), query)
 
     def _walk(self, conn: sqlite3.Connection, spec: TraversalSpec) -> tuple[dict[str, int], bool]:
         """Node -> depth, and whether a limit cut the walk short.

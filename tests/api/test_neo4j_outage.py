@@ -1,6 +1,7 @@
-"""A Neo4j outage under the running API, mid-load: writes are UNAVAILABLE within seconds,
-readiness tells the truth, and the same app recovers when the server is reachable again, with
-no acknowledged write lost and the audit chain intact.
+"""A Neo4j outage under the running API, mid-load: every request (registrations and reads) is
+UNAVAILABLE within 5 s, never a hang or INTERNAL; readiness tells the truth; and the same app
+recovers when the server is reachable again, with no acknowledged write lost and the audit chain
+intact. And a pipeline's next request reads what it just wrote (bookmarks).
 
 The outage is the server becoming unreachable: the store connects through a TCP relay on
 loopback that the test cuts (closing the listener and every relayed connection) and restores,
@@ -16,7 +17,9 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -132,6 +135,73 @@ def version(i: int) -> dict[str, object]:
     }
 
 
+READ = """
+query Read($id: ID!) {
+  node(id: $id) { id }
+  impact(node: $id, direction: DOWNSTREAM, maxDepth: 3) { truncated }
+}
+"""
+UNAVAILABLE_WITHIN = 5.0  # seconds: the issue's bound on any request during an outage
+OUTAGE = 6.0  # seconds the server stays unreachable: longer than the bound, so it shows
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One request of the load: when it started and ended, and its outcome."""
+
+    started: float
+    ended: float
+    outcome: str  # "ok" or the error code
+
+
+class Load:
+    """Pipelines registering and investigators reading, in threads, until stopped."""
+
+    def __init__(self, client: TestClient, headers: dict[str, str]) -> None:
+        self.client, self.headers = client, headers
+        self.acknowledged: list[str] = []
+        self.answers: list[Answer] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._write, daemon=True),
+            threading.Thread(target=self._read, daemon=True),
+        ]
+
+    def __enter__(self) -> Load:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)
+
+    def _ask(self, query: str, variables: dict[str, object]) -> tuple[dict[str, Any], Answer]:
+        started = time.monotonic()
+        body = self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
+        ).json()
+        errors = body.get("errors") or []
+        outcome = errors[0]["extensions"]["code"] if errors else "ok"
+        answer = Answer(started, time.monotonic(), outcome)
+        self.answers.append(answer)
+        return body, answer
+
+    def _write(self) -> None:
+        i = 0
+        while not self._stop.is_set():
+            i += 1
+            body, _ = self._ask(REGISTER, version(i))
+            if (body.get("data") or {}).get("registerDatasetVersion") is not None:
+                self.acknowledged.append(f"dataset:outage@v{i}")
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            self._ask(READ, {"id": "dataset:applications@v2"})
+            time.sleep(0.05)
+
+
 def test_an_outage_mid_load_is_unavailable_within_seconds_and_heals_without_a_restart(
     relayed: Relay, tmp_path: Path
 ) -> None:
@@ -142,52 +212,58 @@ def test_an_outage_mid_load_is_unavailable_within_seconds_and_heals_without_a_re
     token = create_token(store, "pipeline:credit_training", ["pipeline"], actor=DEMO_ACTOR)
     headers = {"Authorization": f"Bearer {token.token}"}
     client = TestClient(create_app(store, records, Settings()), raise_server_exceptions=False)
-    acknowledged: list[str] = []
-    refused: list[str] = []
-    stop = threading.Event()
+    try:
+        with Load(client, headers) as load:
+            time.sleep(1.0)
+            relayed.down()
+            down_at = time.monotonic()
+            ready = client.get("/readyz")
+            assert ready.status_code == 503
+            assert time.monotonic() - down_at < UNAVAILABLE_WITHIN + 0.5
+            time.sleep(max(0.0, down_at + OUTAGE - time.monotonic()))
+            relayed.up()
+            up_at = time.monotonic()
+            deadline = up_at + 30
+            while client.get("/readyz").status_code != 200:
+                assert time.monotonic() < deadline, "the API did not recover after the outage"
+                time.sleep(0.2)
+            healed_at = time.monotonic()
+            time.sleep(1.0)  # reads and writes go through again
+        during = [a for a in load.answers if down_at <= a.started < up_at]
+        inside = [a for a in during if a.ended < up_at]
+        assert inside, "the load made no request during the outage"
+        assert {a.outcome for a in inside} == {"UNAVAILABLE"}, inside
+        assert all(a.ended - a.started < UNAVAILABLE_WITHIN + 0.5 for a in during), during
+        assert {a.outcome for a in load.answers} <= {"ok", "UNAVAILABLE"}, "never INTERNAL"
+        after = [a for a in load.answers if a.started > healed_at]
+        assert after and {a.outcome for a in after} == {"ok"}, after
+        assert set(store.get_nodes(load.acknowledged)) == set(load.acknowledged)
+        assert verify(store).ok
+    finally:
+        relayed.up()
+        client.close()
+        store.close()
 
-    def load() -> None:
-        i = 0
-        while not stop.is_set():
-            i += 1
-            body = client.post(
+
+def test_a_pipeline_reads_its_own_write_in_its_next_request(relayed: Relay, tmp_path: Path) -> None:
+    store = open_store(f"bolt://127.0.0.1:{relayed.port}")
+    records = RecordStore(tmp_path / "records")
+    load_scenario(Registry(store, records, actor=DEMO_ACTOR))
+    token = create_token(store, "pipeline:credit_training", ["pipeline"], actor=DEMO_ACTOR)
+    headers = {"Authorization": f"Bearer {token.token}"}
+    client = TestClient(create_app(store, records, Settings()), raise_server_exceptions=False)
+    try:
+        for i in range(1, 21):
+            written = client.post(
                 "/graphql", json={"query": REGISTER, "variables": version(i)}, headers=headers
             ).json()
-            answer = (body.get("data") or {}).get("registerDatasetVersion")
-            if answer is not None:
-                acknowledged.append(f"dataset:outage@v{i}")
-            else:
-                refused.append(body["errors"][0]["extensions"]["code"])
-
-    loader = threading.Thread(target=load)
-    loader.start()
-    try:
-        time.sleep(1.0)
-        relayed.down()
-        started = time.monotonic()
-        ready = client.get("/readyz")
-        assert ready.status_code == 503 and time.monotonic() - started < 5.5
-        started = time.monotonic()
-        body = client.post(
-            "/graphql", json={"query": REGISTER, "variables": version(10_000)}, headers=headers
-        ).json()
-        assert time.monotonic() - started < 5.5
-        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE", body
-        time.sleep(1.0)
-        relayed.up()
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the API did not recover after the outage"
-            time.sleep(0.2)
-        time.sleep(1.0)  # writes go through again
-    finally:
-        stop.set()
-        loader.join(30)
-        relayed.up()
-    try:
-        assert acknowledged and set(refused) <= {"UNAVAILABLE"}, refused
-        assert set(store.get_nodes(acknowledged)) == set(acknowledged)
-        assert verify(store).ok
+            assert written["data"]["registerDatasetVersion"]["created"] is True, written
+            read = client.post(
+                "/graphql",
+                json={"query": READ, "variables": {"id": f"dataset:outage@v{i}"}},
+                headers=headers,
+            ).json()
+            assert read["data"]["node"] == {"id": f"dataset:outage@v{i}"}, read
     finally:
         client.close()
         store.close()

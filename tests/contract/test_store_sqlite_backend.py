@@ -19,6 +19,8 @@ from lineage.model.ids import kind_of
 from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, open_store
 from lineage.store.sqlite import SQLiteStore
 
+pytestmark = pytest.mark.sqlite_only("the SQLite backend's own files, WAL and threads")
+
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
 WAIT_SECONDS = 10.0
 

@@ -27,12 +27,20 @@ from neo4j import exceptions as neo4j_errors
 
 from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind
-from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, TraversalSpec, cypher
+from lineage.store import (
+    AuditEvent,
+    EdgeQuery,
+    GraphStore,
+    NodeQuery,
+    TraversalSpec,
+    cypher,
+    neo4j_ingest,
+)
 from lineage.store.base import MAX_DEPTH
 from lineage.store.neo4j import Neo4jStore, parse_uri
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
-MARKERS = {"__LABEL__", "__TYPES__", "__HOPS__", "__LEFT__", "__RIGHT__"}
+MARKERS = {"__LABEL__", "__TYPES__", "__LEFT__", "__RIGHT__", "__GROUP__"}
 PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -49,6 +57,7 @@ def _statements() -> dict[str, str]:
     found |= {f"SCHEMA[{i}]": s for i, s in enumerate(cypher.SCHEMA)}
     found["upsert_nodes"] = cypher.upsert_nodes_query(NodeKind.DATASET_VERSION)
     found["upsert_edges"] = cypher.upsert_edges_query(EdgeKind.USED)
+    found["upsert_edges_kinds"] = cypher.upsert_edges_query(*EdgeKind)
     for direction in Direction:
         found[f"traverse_{direction}"] = cypher.traverse_query(direction, None, MAX_DEPTH)
         found[f"traverse_{direction}_kinds"] = cypher.traverse_query(
@@ -110,26 +119,40 @@ def test_labels_and_types_come_only_from_the_enums() -> None:
         cypher.traverse_query("IN", None, 3)  # type: ignore[arg-type]
 
 
-def test_hop_limits_are_clamped_ints() -> None:
-    assert cypher.hop_limit(1) == 2
-    assert cypher.hop_limit(MAX_DEPTH) == MAX_DEPTH + 1
+def test_walk_levels_are_clamped_ints() -> None:
+    assert cypher.walk_levels(1) == 1
+    assert cypher.walk_levels(MAX_DEPTH) == MAX_DEPTH
     for bad in [0, -1, MAX_DEPTH + 1, True, "3", 2.0]:
         with pytest.raises(InvalidError):
-            cypher.hop_limit(bad)  # type: ignore[arg-type]
-    walk = cypher.traverse_query(Direction.OUT, None, 6)
-    assert "){1,7}(t)" in walk
-    assert "-[rel WHERE" in walk, "no type filter when every kind is followed"
+            cypher.walk_levels(bad)  # type: ignore[arg-type]
+
+
+def test_a_walk_unrolls_one_level_per_depth_and_one_probe_past_it() -> None:
+    for depth in (1, 6, MAX_DEPTH):
+        walk = cypher.traverse_query(Direction.IN, None, depth)
+        assert walk.count("CALL (seen, frontier, cut) {") == depth
+        # Each level, and the probe one hop past the depth, can ask whether anything is new.
+        assert walk.count("EXISTS {") == depth + 1
+
+
+def test_a_walk_seeks_its_start_and_never_enumerates_paths() -> None:
+    walk = cypher.traverse_query(Direction.BOTH, None, MAX_DEPTH)
+
+    assert walk.lstrip().startswith("MATCH (s:Node {id: $start})"), "the node_id constraint"
+    assert "SHORTEST" not in walk
+    assert not re.search(r"\*\s*\d*\s*\.\.|\{\d+,\s*\d*\}", walk), "no variable-length pattern"
+    assert "LIMIT $max_nodes" in walk, "a level stops reading at the budget"
+    assert "-[rel" not in walk and "(f)-[r]-(t:Node)" in walk, "no type filter for every kind"
 
 
 def test_walk_direction_sets_the_arrow() -> None:
     kinds = frozenset({EdgeKind.USED})
-    assert "()-[rel:`USED` WHERE" in cypher.traverse_query(Direction.OUT, kinds, 2)
-    assert "]->(hop" in cypher.traverse_query(Direction.OUT, kinds, 2)
-    assert "()<-[rel:`USED` WHERE" in cypher.traverse_query(Direction.IN, kinds, 2)
-    assert "]-(hop" in cypher.traverse_query(Direction.IN, kinds, 2)
+    assert "(f)-[r:`USED`]->(t:Node)" in cypher.traverse_query(Direction.OUT, kinds, 2)
+    assert "(f)<-[r:`USED`]-(t:Node)" in cypher.traverse_query(Direction.IN, kinds, 2)
     both = cypher.traverse_query(Direction.BOTH, kinds, 2)
-    assert "()-[rel:`USED` WHERE" in both
-    assert "]-(hop" in both
+    assert "(f)-[r:`USED`]-(t:Node)" in both
+    # The edges among the returned nodes are read one way whatever the walk's direction.
+    assert "MATCH (a)-[r:`USED`]->(b)" in both
 
 
 LINT_SCRIPT = """
@@ -253,6 +276,8 @@ class FakeServer:
         self.connect_error: Exception | None = None
         self.driver_args: dict[str, Any] = {}
         self.transactions: list[FakeTx] = []
+        self.managed: list[str] = []  # "read" / "write": each managed transaction run
+        self.access_modes: list[str | None] = []  # each session's default access mode
 
     def run(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         missing = set(PARAMETER.findall(query)) - set(params)
@@ -262,10 +287,10 @@ class FakeServer:
             raise self.fail[query]
         if query in self.rows:
             return self.rows[query]
-        if query == cypher.EXISTING_IDS:
-            return [{"id": i} for i in params["ids"] if i in self.existing]
-        if "RETURN count(r) AS written" in query:
-            return [{"written": len(params["rows"])}]
+        if "RETURN written, missing" in query:
+            ends = [(row["src"], row["dst"]) for row in params["rows"]]
+            absent = [i for pair in ends for i in pair if i not in self.existing]
+            return [{"written": 0 if absent else len(ends), "missing": absent}]
         if query == cypher.APPEND_AUDIT:
             return [{"created": 1}]
         if query == cypher.DELETE_NODES:
@@ -303,8 +328,10 @@ class FakeTx:
 
 
 class FakeSession:
-    def __init__(self, server: FakeServer) -> None:
+    def __init__(self, server: FakeServer, config: dict[str, Any]) -> None:
         self.server = server
+        server.access_modes.append(config.get("default_access_mode"))
+        assert config.get("bookmark_manager") is not None, "every session chains bookmarks"
 
     def __enter__(self) -> FakeSession:
         return self
@@ -317,9 +344,12 @@ class FakeSession:
         return FakeResult(self.server.run(text, parameters or {}))
 
     def execute_read(self, work: Callable[[FakeTx], Any]) -> Any:
+        self.server.managed.append("read")
         return work(FakeTx(self.server))
 
-    execute_write = execute_read
+    def execute_write(self, work: Callable[[FakeTx], Any]) -> Any:
+        self.server.managed.append("write")
+        return work(FakeTx(self.server))
 
     def begin_transaction(self, timeout: float | None = None) -> FakeTx:
         assert timeout is not None, "a scope must be bounded by a server-side timeout"
@@ -340,7 +370,7 @@ class FakeDriver:
             raise self.server.connect_error
 
     def session(self, **config: Any) -> FakeSession:
-        return FakeSession(self.server)
+        return FakeSession(self.server, config)
 
     def close(self) -> None:
         return None
@@ -465,7 +495,9 @@ def test_find_nodes_uses_the_index_anchor_and_narrows_it_by_cursor(server: FakeS
     assert params["limit"] == 3
 
 
-def test_an_edge_to_a_missing_node_writes_nothing(server: FakeServer) -> None:
+def test_an_edge_to_a_missing_node_is_not_found_naming_every_missing_end(
+    server: FakeServer,
+) -> None:
     store = Neo4jStore("bolt://db.example")
     server.existing = {"run:r1"}
 
@@ -480,7 +512,9 @@ def test_an_edge_to_a_missing_node_writes_nothing(server: FakeServer) -> None:
     assert caught.value.field == "edges"
     assert caught.value.details == {"missing": ["snapshot:aa", "snapshot:zz"]}
     assert "snapshot:aa" in caught.value.message
-    assert not any("MERGE" in query for query in server.statements())
+    # One statement looks the ends up and writes only if all exist: no separate existence check.
+    writes = [query for query in server.statements() if "UNWIND $rows" in query]
+    assert writes == [cypher.upsert_edges_query(EdgeKind.USED)]
 
 
 def test_a_transaction_scope_locks_first_and_nested_scopes_join_it(server: FakeServer) -> None:
@@ -579,3 +613,163 @@ def test_a_walk_from_a_missing_or_younger_start_is_not_found(server: FakeServer)
     assert missing.value.field == younger.value.field == "start"
     assert "did not exist at" in younger.value.message
     assert (alone.depths, alone.edges, alone.truncated) == ({"run:r1": 0}, [], False)
+
+
+def test_reads_go_to_readers_and_writes_to_the_leader(server: FakeServer) -> None:
+    store = Neo4jStore("neo4j://db.example")
+    server.managed.clear()
+    server.access_modes.clear()
+
+    store.get_nodes(["run:r1"])
+    store.find_nodes(NodeQuery())
+    store.find_edges(EdgeQuery(src="run:r1"))
+    store.audit_head()
+    store.ping()
+    assert server.managed == ["read"] * 4
+    assert server.access_modes == [neo4j.READ_ACCESS] * 5
+
+    store.upsert_nodes([_node("run:r1", NodeKind.TRAINING_RUN)])
+    store.ping(write=True)
+    assert server.managed[4:] == ["write"]
+    assert server.access_modes[5:] == [neo4j.WRITE_ACCESS] * 2
+
+
+def _walked(node_id: str, kind: str) -> dict[str, Any]:
+    return {
+        "id": node_id,
+        "kind": kind,
+        "valid_from": "2024-01-10T00:00:00.000000Z",
+        "valid_to": None,
+        "recorded_at": "2024-01-10T00:00:00.000000Z",
+        "props": "{}",
+    }
+
+
+def test_a_walk_takes_each_nodes_depth_from_its_level(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    walk = cypher.traverse_query(Direction.IN, None, 6)
+    server.rows[walk] = [
+        {
+            "start": _walked("dataset:a@v1", "DatasetVersion"),
+            "levels": [
+                [
+                    _walked("snapshot:s2", "FeatureSnapshot"),
+                    _walked("snapshot:s1", "FeatureSnapshot"),
+                ],
+                [],  # a level whose nodes the node_kinds filter hid
+                [_walked("run:r1", "TrainingRun")],
+                [],
+            ],
+            "edges": [
+                {"src": "snapshot:s2", "kind": "WAS_DERIVED_FROM", "dst": "dataset:a@v1",
+                 "valid_from": "", "valid_to": None, "props": "{}"},
+                {"src": "snapshot:s1", "kind": "WAS_DERIVED_FROM", "dst": "dataset:a@v1",
+                 "valid_from": "", "valid_to": None, "props": "{}"},
+            ],
+            "truncated": True,
+        }
+    ]
+
+    result = store.traverse(TraversalSpec(start="dataset:a@v1", max_nodes=4))
+
+    assert [n.id for n in result.nodes] == ["dataset:a@v1", "snapshot:s1", "snapshot:s2", "run:r1"]
+    assert result.depths == {"dataset:a@v1": 0, "snapshot:s1": 1, "snapshot:s2": 1, "run:r1": 3}
+    assert [e.src for e in result.edges] == ["snapshot:s1", "snapshot:s2"]
+    assert result.truncated is True
+    _, params = next(entry for entry in server.log if entry[0] == walk)
+    assert (params["max_nodes"], params["node_kinds"], params["at"]) == (4, None, None)
+
+
+def test_a_large_delete_outside_a_scope_runs_in_bounded_transactions(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(neo4j_ingest, "DELETE_ROWS", 2)
+    store = Neo4jStore("bolt://db.example")
+    server.managed.clear()
+
+    store.delete_nodes(["batch:b1", "batch:b2", "batch:b3", "batch:b2", "batch:b4", "batch:b5"])
+
+    deletes = [params["ids"] for query, params in server.log if query == cypher.DELETE_NODES]
+    assert deletes == [["batch:b1", "batch:b2"], ["batch:b3", "batch:b4"], ["batch:b5"]]
+    assert server.managed == ["write"] * 3, "one transaction per slice"
+
+
+def test_a_delete_inside_a_scope_stays_in_its_transaction(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(neo4j_ingest, "DELETE_ROWS", 2)
+    store = Neo4jStore("bolt://db.example")
+    server.managed.clear()
+
+    with store.transaction():
+        store.delete_nodes(["batch:b1", "batch:b2", "batch:b3"])
+
+    assert server.managed == [], "atomic with whatever else the scope writes (its audit event)"
+    assert [tx.outcome for tx in server.transactions] == ["committed"]
+
+
+def test_an_edge_write_failing_part_way_leaves_its_scope_only_a_rollback(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(neo4j_ingest, "UNWIND_ROWS", 1)
+    store = Neo4jStore("bolt://db.example")
+    server.existing = {"run:r1", "snapshot:s1"}
+    edges = [
+        Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s1"),
+        Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:ghost"),
+    ]
+
+    with pytest.raises(NotFoundError) as at_exit, store.transaction():
+        with pytest.raises(NotFoundError):
+            store.upsert_edges(edges)  # the first statement wrote; the second found a ghost
+        store.get_nodes(["run:r1"])  # a caller that goes on is stopped at once...
+
+    assert "snapshot:ghost" in at_exit.value.message
+    assert [tx.outcome for tx in server.transactions] == ["rolled back"]  # ...and nothing kept
+
+
+def test_an_edge_write_failing_at_its_first_statement_leaves_its_scope_usable(
+    server: FakeServer,
+) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.existing = {"run:r1"}
+
+    with store.transaction():
+        with pytest.raises(NotFoundError):
+            store.upsert_edges([Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:ghost")])
+        store.upsert_nodes([_node("snapshot:s1", NodeKind.FEATURE_SNAPSHOT)])
+
+    assert [tx.outcome for tx in server.transactions] == ["committed"]
+
+
+def test_an_edge_statement_writes_each_kind_by_its_group() -> None:
+    statement = cypher.upsert_edges_query(EdgeKind.SERVED, EdgeKind.USED)
+
+    assert statement.count("MERGE (a)-[r:") == 2
+    assert "WHERE p.row.group = 0" in statement and "MERGE (a)-[r:`SERVED`" in statement
+    assert statement.index("`SERVED`") < statement.index("WHERE p.row.group = 1")
+    assert statement.index("WHERE p.row.group = 1") < statement.index("`USED`")
+    assert statement.rstrip().endswith("RETURN written, missing")
+    with pytest.raises(InvalidError):
+        cypher.upsert_edges_query()
+
+
+def test_edges_of_several_kinds_up_to_a_statement_are_written_in_one(server: FakeServer) -> None:
+    store = Neo4jStore("bolt://db.example")
+    server.existing = {"run:r1", "snapshot:s1", "model:m@v1"}
+
+    store.upsert_edges(
+        [
+            Edge(src="run:r1", kind=EdgeKind.USED, dst="snapshot:s1"),
+            Edge(src="model:m@v1", kind=EdgeKind.WAS_GENERATED_BY, dst="run:r1"),
+        ]
+    )
+
+    writes = [(q, p) for q, p in server.log if "UNWIND $rows" in q]
+    assert [q for q, _ in writes] == [
+        cypher.upsert_edges_query(EdgeKind.USED, EdgeKind.WAS_GENERATED_BY)
+    ]
+    assert [(row["src"], row["group"]) for row in writes[0][1]["rows"]] == [
+        ("run:r1", 0),
+        ("model:m@v1", 1),
+    ]
