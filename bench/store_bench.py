@@ -11,8 +11,13 @@ For each size and each backend it can reach, on a freshly generated graph (``ben
   which goes first; (c) the registration services, one audited transaction per record, on a
   separate sample graph of a few thousand nodes registered into the loaded store;
 - traversal: ``store.traverse`` downstream (``Direction.IN``, depth <= 6, <= 1,000 nodes) from
-  popular and typical dataset versions, interleaved run by run with the same query hand-written
-  (``bench.raw_sqlite``; raw Cypher for Neo4j), after checking both return the same subgraph.
+  popular and typical dataset versions, interleaved run by run with the same walk hand-written
+  (``bench.raw_sqlite``; for Neo4j the raw Cypher of ``bench.neo4j_bench``, a breadth-first walk
+  by levels, and ``apoc.path.subgraphNodes`` as a second baseline where APOC is installed),
+  after checking the store and the baseline return the same subgraph.
+
+Both backends produce result rows of the same shape (``report.size_result``), so the same
+tables print.
 
 The machine this runs on is usually shared: compare ratios between paths measured in the same
 run, not absolute figures between runs.
@@ -47,14 +52,18 @@ from rich.progress import (
 
 from bench import report
 from bench.generate import GraphConfig, Item, ProvenanceGraph, chunked
-from bench.raw_sqlite import connect, differences, traverse_downstream
+from bench.raw_sqlite import RawSubgraph, connect, differences, traverse_downstream
 from bench.registrations import registration_calls
 from lineage.model.graph import Direction, Edge, Node
 from lineage.services.bulk import load
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
 from lineage.store.base import GraphStore, TraversalSpec
+from lineage.store.neo4j_uri import redact
 from lineage.store.sqlite import SQLiteStore
+
+RawWrite = Callable[[list[Node], list[Edge]], None]
+RawWalk = Callable[[str], RawSubgraph]
 
 ACTOR = "pipeline:lineage_bench"
 MAX_DEPTH = 6
@@ -112,12 +121,13 @@ def timed(action: Callable[[], object]) -> int:
 
 def ingest(
     graph: ProvenanceGraph,
-    raw_store: SQLiteStore,
-    batch_store: SQLiteStore,
+    raw_write: RawWrite,
+    batch_store: GraphStore,
     settings: Settings,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Load the graph into both stores, raw upserts and batch API, chunk by chunk."""
+    """Load the graph twice, by ``raw_write`` (the baseline) and by the batch API into
+    ``batch_store``, chunk by chunk, each path timed apart."""
     task = progress.add_task(f"generate + load {graph.config.nodes:,} nodes", total=None)
     generate_ns = raw_ns = batch_ns = 0
     for index, (chunk, gen_ns) in enumerate(chunked(graph.items(), settings.batch_size)):
@@ -125,21 +135,19 @@ def ingest(
         nodes = [item for item in chunk if isinstance(item, Node)]
         edges = [item for item in chunk if isinstance(item, Edge)]
 
-        def raw_write(nodes: list[Node] = nodes, edges: list[Edge] = edges) -> None:
-            with raw_store.transaction():
-                raw_store.upsert_nodes(nodes)
-                raw_store.upsert_edges(edges)
+        def raw_chunk(nodes: list[Node] = nodes, edges: list[Edge] = edges) -> None:
+            raw_write(nodes, edges)
 
         def batch_write(chunk: list[Item] = chunk) -> None:
             load(batch_store, chunk, actor=ACTOR, reason="benchmark", batch_size=len(chunk))
 
         # Alternate which path goes first so drift on a noisy machine hits both alike.
         if index % 2 == 0:
-            raw_ns += timed(raw_write)
+            raw_ns += timed(raw_chunk)
             batch_ns += timed(batch_write)
         else:
             batch_ns += timed(batch_write)
-            raw_ns += timed(raw_write)
+            raw_ns += timed(raw_chunk)
         progress.update(task, completed=graph.counts.nodes)
     progress.remove_task(task)
     items = graph.counts.nodes + graph.counts.edges
@@ -158,6 +166,17 @@ def _ingest_row(items: int, elapsed_ns: int) -> dict[str, Any]:
     }
 
 
+def raw_upserts(raw_store: GraphStore) -> RawWrite:
+    """The ingest baseline on a store: its own batched upserts in one transaction a chunk."""
+
+    def write(nodes: list[Node], edges: list[Edge]) -> None:
+        with raw_store.transaction():
+            raw_store.upsert_nodes(nodes)
+            raw_store.upsert_edges(edges)
+
+    return write
+
+
 def _row_counts(conn: sqlite3.Connection) -> int:
     nodes = conn.execute("SELECT count(*) FROM nodes").fetchone()[0]
     edges = conn.execute("SELECT count(*) FROM edges").fetchone()[0]
@@ -165,9 +184,16 @@ def _row_counts(conn: sqlite3.Connection) -> int:
 
 
 def register_sample(
-    store: SQLiteStore, conn: sqlite3.Connection, tmp: Path, settings: Settings, progress: Progress
+    store: GraphStore,
+    count_items: Callable[[], int],
+    tmp: Path,
+    settings: Settings,
+    progress: Progress,
 ) -> dict[str, Any]:
-    """Register a separate sample graph record by record through the services."""
+    """Register a separate sample graph record by record through the services.
+
+    ``count_items`` reads the store's nodes+edges, before and after, outside the timing.
+    """
     records = RecordStore(tmp / "records")
     digest = records.put_records(
         [{"decision": "APPROVED" if i % 2 else "DECLINED", "row": i} for i in range(24)]
@@ -179,7 +205,7 @@ def register_sample(
     calls = list(registration_calls(sample.items(), digest, RECORDS_PER_BATCH))
     task = progress.add_task("registration services", total=len(calls))
     per_operation: dict[str, list[int]] = {}
-    before = _row_counts(conn)
+    before = count_items()
     for operation, data in calls:
         method = getattr(registry, operation)
         started = perf_counter_ns()
@@ -187,7 +213,7 @@ def register_sample(
         per_operation.setdefault(operation, []).append(perf_counter_ns() - started)
         progress.advance(task)
     progress.remove_task(task)
-    items = _row_counts(conn) - before
+    items = count_items() - before
     elapsed = sum(sum(v) for v in per_operation.values())
     return {
         "records": len(calls),
@@ -205,50 +231,27 @@ def register_sample(
 # -- traversal ---------------------------------------------------------------------------------
 
 
-def traversal_summary(
-    starts: list[str],
-    store_ns: list[int],
-    raw_ns: list[int],
-    returned: list[int],
-    truncated: list[bool],
-) -> dict[str, Any]:
-    """Latencies of both sides, their ratio and what the traversals returned."""
-    store, raw = report.latency(store_ns), report.latency(raw_ns)
-    return {
-        "starts": starts,
-        "runs": len(store_ns),
-        "store": store,
-        "raw": raw,
-        "ratio_p50": store["p50"] / raw["p50"],
-        "ratio_p95": store["p95"] / raw["p95"],
-        "nodes_returned": {
-            "min": min(returned),
-            "median": int(statistics.median(returned)),
-            "max": max(returned),
-        },
-        "truncated_fraction": sum(truncated) / len(truncated),
-    }
-
-
 def traverse(
-    store: SQLiteStore,
-    conn: sqlite3.Connection,
+    store: GraphStore,
+    raw: RawWalk,
     starts: dict[str, list[str]],
     settings: Settings,
     progress: Progress,
+    others: dict[str, Callable[[str], object]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Time store.traverse against the raw query, run by run, per class of start node."""
+    """Time store.traverse against the raw walk (and any other baselines), run by run, per
+    class of start node, after checking the store and the raw walk agree on every start."""
+    others = others or {}
     disagreements: dict[str, list[str]] = {}
     for start in (s for group in starts.values() for s in group):
         spec = TraversalSpec(start, Direction.IN, max_depth=MAX_DEPTH, max_nodes=MAX_NODES)
-        found = differences(
-            store.traverse(spec), traverse_downstream(conn, start, MAX_DEPTH, MAX_NODES)
-        )
+        found = differences(store.traverse(spec), raw(start))
         if found:
             disagreements[start] = found
     results: dict[str, Any] = {}
     all_store: list[int] = []
     all_raw: list[int] = []
+    all_others: dict[str, list[int]] = {name: [] for name in others}
     all_returned: list[int] = []
     all_truncated: list[bool] = []
     task = progress.add_task("traversals", total=settings.runs * len(starts))
@@ -259,38 +262,49 @@ def traverse(
         for _ in range(settings.warmup):
             for spec in specs:
                 store.traverse(spec)
-                traverse_downstream(conn, spec.start, MAX_DEPTH, MAX_NODES)
+                raw(spec.start)
+                for walk in others.values():
+                    walk(spec.start)
         store_ns: list[int] = []
         raw_ns: list[int] = []
+        others_ns: dict[str, list[int]] = {name: [] for name in others}
         returned: list[int] = []
         truncated: list[bool] = []
         for run in range(settings.runs):
             spec = specs[run % len(specs)]
             # Alternate which side goes first, so neither always runs on the warmer cache.
             if run % 2:
-                raw_ns.append(_time_raw(conn, spec.start))
+                raw_ns.append(_timed_walk(raw, spec.start))
             started = perf_counter_ns()
             subgraph = store.traverse(spec)
             store_ns.append(perf_counter_ns() - started)
             if not run % 2:
-                raw_ns.append(_time_raw(conn, spec.start))
+                raw_ns.append(_timed_walk(raw, spec.start))
+            for name, walk in others.items():
+                others_ns[name].append(_timed_walk(walk, spec.start))
             returned.append(len(subgraph.nodes))
             truncated.append(subgraph.truncated)
             progress.advance(task)
-        results[label] = traversal_summary(ids, store_ns, raw_ns, returned, truncated)
+        results[label] = report.traversal_summary(
+            ids, store_ns, raw_ns, returned, truncated, others_ns
+        )
         all_store += store_ns
         all_raw += raw_ns
+        for name, samples in others_ns.items():
+            all_others[name] += samples
         all_returned += returned
         all_truncated += truncated
     progress.remove_task(task)
     all_starts = [s for group in starts.values() for s in group]
-    results["all"] = traversal_summary(all_starts, all_store, all_raw, all_returned, all_truncated)
+    results["all"] = report.traversal_summary(
+        all_starts, all_store, all_raw, all_returned, all_truncated, all_others
+    )
     return results, disagreements
 
 
-def _time_raw(conn: sqlite3.Connection, start: str) -> int:
+def _timed_walk(walk: Callable[[str], object], start: str) -> int:
     started = perf_counter_ns()
-    traverse_downstream(conn, start, MAX_DEPTH, MAX_NODES)
+    walk(start)
     return perf_counter_ns() - started
 
 
@@ -308,7 +322,7 @@ def run_sqlite(nodes: int, settings: Settings, console: Console) -> dict[str, An
         graph = ProvenanceGraph(GraphConfig(nodes=nodes, seed=settings.seed))
         with progress_bar(console) as progress:
             console.log(f"sqlite, {nodes:,} nodes: generating and loading")
-            ingested = ingest(graph, raw_store, batch_store, settings, progress)
+            ingested = ingest(graph, raw_upserts(raw_store), batch_store, settings, progress)
             raw_store.close()
             (tmp / "raw.db").unlink()
             console.log(
@@ -318,25 +332,30 @@ def run_sqlite(nodes: int, settings: Settings, console: Console) -> dict[str, An
             )
             starts = graph.start_nodes(settings.popular, settings.typical, settings.seed)
             conn = connect(str(batch_path))
-            traversal, disagreements = traverse(batch_store, conn, starts, settings, progress)
+
+            def raw(start: str) -> RawSubgraph:
+                return traverse_downstream(conn, start, MAX_DEPTH, MAX_NODES)
+
+            traversal, disagreements = traverse(batch_store, raw, starts, settings, progress)
             console.log(
                 f"traversal p95 store {traversal['all']['store']['p95']:.1f} ms, "
                 f"raw {traversal['all']['raw']['p95']:.1f} ms"
             )
-            ingested["services"] = register_sample(batch_store, conn, tmp, settings, progress)
+            ingested["services"] = register_sample(
+                batch_store, lambda: _row_counts(conn), tmp, settings, progress
+            )
             console.log(f"services {ingested['services']['records_per_s']:,.0f} records/s")
             conn.close()
         batch_store.close()
-        return {
-            "backend": "sqlite",
-            "nodes": graph.counts.nodes,
-            "edges": graph.counts.edges,
-            "nodes_by_kind": dict(sorted(graph.counts.by_kind.items())),
-            "db_bytes": batch_path.stat().st_size,
-            "ingest": ingested,
-            "traversal": traversal,
-            "raw_disagreements": disagreements,
-        }
+        return report.size_result(
+            "sqlite",
+            graph,
+            ingested,
+            traversal,
+            disagreements,
+            db_bytes=batch_path.stat().st_size,
+            baselines={"raw": "bench/raw_sqlite.py: one indexed query per level"},
+        )
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -418,14 +437,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"## Ingest\n\n{report.ingest_table(results)}\n")
     print(f"## Downstream traversal (depth <= {MAX_DEPTH}, <= {MAX_NODES:,} nodes)\n")
     print(f"{report.traversal_table(results)}\n")
-    print(f"## Targets\n\n{report.targets(results)}")
+    others = report.others_table(results)
+    if others:
+        print(f"## Second baselines (depth <= {MAX_DEPTH}, <= {MAX_NODES:,} nodes)\n\n{others}\n")
+    print(f"## Targets\n\n{report.targets(results)}\n")
+    print(f"## Machine\n\n{report.machine_lines(machine(), results)}")
     for size in results:
         for start, found in size.get("raw_disagreements", {}).items():
             print(f"WARNING {size['backend']} {start}: raw baseline disagrees: {found}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "command": ["python", "-m", "bench.store_bench", *(argv or sys.argv[1:])],
+        # A --neo4j-uri may carry a password: it never reaches the results file.
+        "command": ["python", "-m", "bench.store_bench", *map(redact, argv or sys.argv[1:])],
         "started": started,
         "finished": datetime.now(UTC).isoformat(),
         "machine": machine(),

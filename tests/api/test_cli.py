@@ -32,8 +32,9 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_token_create_prints_a_token_that_works_and_revoke_stops_it(workdir: Path) -> None:
-    store_uri = f"sqlite:///{workdir}/cli.db"
+def test_token_create_prints_a_token_that_works_and_revoke_stops_it(
+    workdir: Path, store_uri: str
+) -> None:
     assert runner.invoke(cli.app, ["demo", "--store", store_uri]).exit_code == 0
     created = runner.invoke(
         cli.app,
@@ -55,11 +56,13 @@ def test_token_create_prints_a_token_that_works_and_revoke_stops_it(workdir: Pat
         store.close()
 
 
-def test_token_create_for_an_unknown_principal_fails_cleanly(workdir: Path) -> None:
+def test_token_create_for_an_unknown_principal_fails_cleanly(
+    workdir: Path, store_uri: str
+) -> None:
     result = runner.invoke(
         cli.app,
         ["token", "create", "--principal", "person:nobody", "--role", "reader",
-         "--store", f"sqlite:///{workdir}/x.db"],
+         "--store", store_uri],
     )  # fmt: skip
     assert result.exit_code == 2
     assert "NOT_FOUND" in result.output and "Traceback" not in result.output
@@ -70,6 +73,7 @@ def test_schema_prints_the_contract(workdir: Path) -> None:
     assert result.exit_code == 0 and result.stdout == schema_sdl()
 
 
+@pytest.mark.sqlite_only("`serve --demo` without --store loads the default SQLite ./lineage.db")
 def test_serve_demo_loads_the_scenario_prints_tokens_and_serves_them(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,6 +30,8 @@ from lineage.settings import Settings
 from lineage.store import open_store
 from lineage.store.base import GraphStore
 
+pytestmark = pytest.mark.sqlite_only("injects faults into the SQLite file and its disk")
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient

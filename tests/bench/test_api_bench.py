@@ -21,6 +21,8 @@ from lineage.services.audit import verify
 from lineage.store.base import iter_all_nodes
 from lineage.store.sqlite import SQLiteStore
 
+pytestmark = pytest.mark.sqlite_only("benchmarks a SQLite graph file it builds and reuses")
+
 CONFIG = GraphConfig(nodes=2_000, seed=7)
 SETTINGS = Settings(
     seed=CONFIG.seed,

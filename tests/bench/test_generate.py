@@ -13,7 +13,7 @@ from bench.registrations import registration_calls
 from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.store.base import TraversalSpec, iter_all_edges, iter_all_nodes
+from lineage.store.base import GraphStore, TraversalSpec, iter_all_edges, iter_all_nodes
 from lineage.store.sqlite import SQLiteStore
 
 LOADED_NODES = 8_000
@@ -90,6 +90,7 @@ def test_too_small_a_graph_is_refused() -> None:
         GraphConfig(nodes=10)
 
 
+@pytest.mark.sqlite_only("the generated graph is loaded once per module into a SQLite file")
 def test_popular_dataset_versions_exhaust_the_budget_and_typical_ones_do_not(
     loaded: tuple[ProvenanceGraph, str],
 ) -> None:
@@ -105,6 +106,7 @@ def test_popular_dataset_versions_exhaust_the_budget_and_typical_ones_do_not(
     assert any(not sub.truncated and 10 <= len(sub.nodes) < 1_000 for sub in typical)
 
 
+@pytest.mark.sqlite_only("the raw SQL baseline (test_store_report.py checks the Cypher one)")
 @pytest.mark.parametrize(("max_depth", "max_nodes"), [(6, 1_000), (2, 50), (1, 5), (3, 2_000)])
 def test_the_raw_sql_baseline_returns_what_the_store_returns(
     loaded: tuple[ProvenanceGraph, str], max_depth: int, max_nodes: int
@@ -126,22 +128,20 @@ def test_the_raw_sql_baseline_returns_what_the_store_returns(
         store.close()
 
 
-def test_replaying_through_the_services_builds_the_generated_graph(tmp_path: Path) -> None:
+def test_replaying_through_the_services_builds_the_generated_graph(
+    tmp_path: Path, store: GraphStore
+) -> None:
     graph = ProvenanceGraph(GraphConfig(nodes=600, seed=9, prefix="svc_"))
     expected_nodes = {i.id for i in graph.items() if isinstance(i, Node)}
     expected_edges = {i.key for i in graph.items() if isinstance(i, Edge)}
-    store = SQLiteStore(f"sqlite:///{tmp_path / 'services.db'}")
     records = RecordStore(tmp_path / "records")
     digest = records.put_records([{"row": i} for i in range(3)])
     registry = Registry(store, records, actor=ACTOR)
-    try:
-        registry.register_pipeline({"id": ACTOR, "name": "Bench tests"})  # the actor, first
-        for operation, data in registration_calls(graph.items(), digest, 3):
-            assert getattr(registry, operation)(data).created, data
-        assert {n.id for n in iter_all_nodes(store)} == expected_nodes | {ACTOR}
-        # The services also keep each deployment's earlier versions standing by (STANDS_BY
-        # edges), which the generator does not draw.
-        stored = {e.key for e in iter_all_edges(store) if e.kind is not EdgeKind.STANDS_BY}
-        assert stored == expected_edges
-    finally:
-        store.close()
+    registry.register_pipeline({"id": ACTOR, "name": "Bench tests"})  # the actor, first
+    for operation, data in registration_calls(graph.items(), digest, 3):
+        assert getattr(registry, operation)(data).created, data
+    assert {n.id for n in iter_all_nodes(store)} == expected_nodes | {ACTOR}
+    # The services also keep each deployment's earlier versions standing by (STANDS_BY
+    # edges), which the generator does not draw.
+    stored = {e.key for e in iter_all_edges(store) if e.kind is not EdgeKind.STANDS_BY}
+    assert stored == expected_edges

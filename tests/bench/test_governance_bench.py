@@ -16,6 +16,8 @@ from bench.governance_bench import Settings, run, tables, targets
 from lineage.services.audit import verify
 from lineage.store.sqlite import SQLiteStore
 
+pytestmark = pytest.mark.sqlite_only("benchmarks a SQLite graph file it builds and reuses")
+
 CONFIG = GraphConfig(nodes=2_000, seed=7)
 LATENCY = {"p50", "p95", "mean", "min", "max"}
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.retention_bench import main
+
+pytestmark = pytest.mark.sqlite_only("copies SQLite files and the records folder between runs")
 
 
 def test_the_retention_benchmark_prunes_what_raw_deletion_deletes_and_verifies(

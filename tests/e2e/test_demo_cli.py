@@ -23,6 +23,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.sqlite_only("the default store is the SQLite file ./lineage.db, counted with sqlite3")
 def test_demo_loads_into_the_default_store_and_twice_changes_nothing(workdir: Path) -> None:
     first = runner.invoke(app, ["demo"])
     assert first.exit_code == 0, first.output
@@ -36,6 +37,7 @@ def test_demo_loads_into_the_default_store_and_twice_changes_nothing(workdir: Pa
         assert conn.execute("SELECT count(*), max(seq) FROM audit").fetchone() == before
 
 
+@pytest.mark.sqlite_only("edits a row of the SQLite file behind the store with sqlite3")
 def test_verify_passes_then_names_the_sequence_after_a_row_is_edited(workdir: Path) -> None:
     store = f"sqlite:///{workdir}/x.db"
     assert runner.invoke(app, ["demo", "--store", store]).exit_code == 0
@@ -55,11 +57,11 @@ def test_verify_passes_then_names_the_sequence_after_a_row_is_edited(workdir: Pa
     assert f"broken at sequence {seq}" in broken.output
 
 
-def test_demo_holds_the_reference_facts(workdir: Path) -> None:
+def test_demo_holds_the_reference_facts(workdir: Path, store_uri: str) -> None:
     from lineage.store import open_store
 
-    assert runner.invoke(app, ["demo"]).exit_code == 0
-    store = open_store("sqlite:///lineage.db")
+    assert runner.invoke(app, ["demo", "--store", store_uri]).exit_code == 0
+    store = open_store(store_uri)
     try:
         nodes = store.get_nodes(
             [

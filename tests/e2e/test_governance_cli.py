@@ -29,10 +29,10 @@ AT_JAN_22 = "2024-01-22T09:00:00+00:00"
 
 
 @pytest.fixture
-def demo_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def demo_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_uri: str) -> str:
     monkeypatch.delenv("LINEAGE_URL", raising=False)
     monkeypatch.delenv("LINEAGE_TOKEN", raising=False)
-    store = f"sqlite:///{tmp_path}/demo.db"
+    store = store_uri
     records = str(tmp_path / "records")
     assert runner.invoke(app, ["demo", "--store", store, "--records-dir", records]).exit_code == 0
     return store
@@ -70,9 +70,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_uri: str
+) -> Iterator[dict[str, str]]:
     """The API on loopback over the scenario, and a token per person who acts."""
-    store = open_store(f"sqlite:///{tmp_path}/server.db")
+    store = open_store(store_uri)
     records = RecordStore(tmp_path / "records")
     load_scenario(Registry(store, records, actor=DEMO_ACTOR))
     tokens = {

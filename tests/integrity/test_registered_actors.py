@@ -128,10 +128,10 @@ def test_a_bulk_load_needs_a_registered_actor_and_writes_nothing_otherwise(
 
 
 def test_the_cli_registers_its_own_agent_before_it_makes_tokens(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_uri: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    uri = f"sqlite:///{tmp_path}/cli.db"
+    uri = store_uri
     runner = CliRunner()
     assert runner.invoke(cli.app, ["demo", "--store", uri]).exit_code == 0
     create = ["token", "create", "--principal", "person:oncall_ml_engineer", "--role", "reader"]

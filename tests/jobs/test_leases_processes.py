@@ -1,4 +1,4 @@
-"""Two real scheduler processes against one SQLite file never run the same job at once.
+"""Two real scheduler processes against one store (each backend) never run the same job at once.
 
 Process A runs the accountability job through the scheduler's runner and stops inside it,
 holding the job's lease, until the test lets it finish (a line on its stdin: no sleeping).
@@ -59,10 +59,11 @@ print(result.report.outcome.value, flush=True)
 
 
 @pytest.fixture
-def shared(tmp_path: Path) -> Iterator[tuple[str, Path, GraphStore]]:
-    """One SQLite file for every process (the scheduler's agent registered), its record store
-    folder, and this process's own connection to it."""
-    uri = f"sqlite:///{tmp_path}/shared.db"
+def shared(tmp_path: Path, store_uri: str) -> Iterator[tuple[str, Path, GraphStore]]:
+    """One store for every process (the scheduler's agent registered), its record store
+    folder, and this process's own connection to it. The processes inherit ``os.environ``,
+    which carries the Neo4j credentials the ``store_uri`` fixture put there."""
+    uri = store_uri
     graph = open_store(uri)
     register_scheduler_agent(graph, RecordStore(tmp_path / "records"))
     yield uri, tmp_path, graph

@@ -226,9 +226,9 @@ def invoke(*args: str) -> Any:
 
 
 @pytest.fixture
-def demo_db(tmp_path: Path) -> str:
-    """The reference scenario in a SQLite file, as ``lineage demo`` leaves it."""
-    uri = f"sqlite:///{tmp_path}/lineage.db"
+def demo_db(tmp_path: Path, store_uri: str) -> str:
+    """The reference scenario in a store of each backend, as ``lineage demo`` leaves it."""
+    uri = store_uri
     graph = open_store(uri)
     try:
         load_scenario(Registry(graph, RecordStore(tmp_path / "records"), actor=DEMO_ACTOR))

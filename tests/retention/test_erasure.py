@@ -231,8 +231,10 @@ def test_john_does_decision_is_erased_from_the_lending_scenario(
     assert verify(store).ok
 
 
-def test_the_command_line_erases_a_subject_and_verify_passes(tmp_path: Path) -> None:
-    uri, records = f"sqlite:///{tmp_path}/cli.db", tmp_path / "records"
+def test_the_command_line_erases_a_subject_and_verify_passes(
+    tmp_path: Path, store_uri: str
+) -> None:
+    uri, records = store_uri, tmp_path / "records"
     graph = open_store(uri)
     try:
         build_world(graph, RecordStore(records)).batch("b", "model:m@v2", rows=[JOHN])

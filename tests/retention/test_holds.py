@@ -207,8 +207,8 @@ def test_a_hold_placed_while_pruning_is_honoured(
     assert result.kept == {"legal_hold": 1} and result.batches_pruned == 0
 
 
-def test_the_command_line_places_lists_and_lifts_a_hold(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path}/cli.db"
+def test_the_command_line_places_lists_and_lifts_a_hold(tmp_path: Path, store_uri: str) -> None:
+    uri = store_uri
     graph = open_store(uri)
     try:
         build_world(graph, RecordStore(tmp_path / "records"))

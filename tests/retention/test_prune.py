@@ -351,12 +351,12 @@ def test_the_job_never_raises(world: World, config: RetentionConfig) -> None:
 
 
 @pytest.fixture
-def sqlite_world(tmp_path: Path) -> tuple[str, Path]:
-    """A store file with one expired batch, for the command line."""
+def cli_world(tmp_path: Path, store_uri: str) -> tuple[str, Path]:
+    """A store (each backend) with one expired batch, for the command line."""
     from lineage.store import open_store
     from tests.retention.world import build_world
 
-    uri = f"sqlite:///{tmp_path}/cli.db"
+    uri = store_uri
     graph = open_store(uri)
     try:
         build_world(graph, RecordStore(tmp_path / "records")).batch("old", "model:m@v1")
@@ -365,8 +365,8 @@ def sqlite_world(tmp_path: Path) -> tuple[str, Path]:
     return uri, tmp_path / "records"
 
 
-def test_the_command_line_dry_run_lists_the_batches(sqlite_world: tuple[str, Path]) -> None:
-    uri, records = sqlite_world
+def test_the_command_line_dry_run_lists_the_batches(cli_world: tuple[str, Path]) -> None:
+    uri, records = cli_world
     runner = CliRunner()
     common = ["--store", uri, "--records-dir", str(records), "--now", to_text(NOW)]
     dry = runner.invoke(app, ["retention", "prune", "--dry-run", *common])
@@ -380,9 +380,9 @@ def test_the_command_line_dry_run_lists_the_batches(sqlite_world: tuple[str, Pat
 
 
 def test_the_command_line_refuses_a_malformed_configuration(
-    sqlite_world: tuple[str, Path], tmp_path: Path
+    cli_world: tuple[str, Path], tmp_path: Path
 ) -> None:
-    uri, _records = sqlite_world
+    uri, _records = cli_world
     (tmp_path / "jobs").mkdir()
     (tmp_path / "jobs" / "retention.toml").write_text("[classes.standard]\nyears = -1\n")
     result = CliRunner().invoke(

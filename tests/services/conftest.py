@@ -1,8 +1,12 @@
-"""Fixtures for the investigation tests: the reference scenario in a fresh embedded store."""
+"""Fixtures for the investigation tests: the reference scenario in a fresh store of every backend.
+
+``store`` here is the lending scenario (DESIGN.md section 8) loaded into the parametrised empty
+store of tests/conftest.py (``empty_store``: SQLite always, Neo4j whenever the contract suite
+runs on it), so every question is asked of both backends.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,23 +14,13 @@ import pytest
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
 from lineage.services.scenario import DEMO_ACTOR, load_scenario
-from lineage.store import GraphStore, open_store
+from lineage.store import GraphStore
 
 
 @pytest.fixture
 def records(tmp_path: Path) -> RecordStore:
     """An empty record store in the test's directory."""
     return RecordStore(tmp_path / "records")
-
-
-@pytest.fixture
-def empty_store(tmp_path: Path) -> Iterator[GraphStore]:
-    """A fresh SQLite store, closed after the test."""
-    graph = open_store(f"sqlite:///{tmp_path}/investigation.db")
-    try:
-        yield graph
-    finally:
-        graph.close()
 
 
 @pytest.fixture

@@ -1,26 +1,24 @@
-"""Fixtures for the service tests: a fresh embedded store and record store per test."""
+"""Fixtures for the service tests: a record store and a registering agent per test.
+
+``store`` is the parametrised empty store of tests/conftest.py (SQLite always, Neo4j whenever
+the contract suite runs on it); tests that edit the SQLite file behind the store are marked
+``sqlite_only``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.store import GraphStore, open_store
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[GraphStore]:
-    graph = open_store(f"sqlite:///{tmp_path}/unit.db")
-    yield graph
-    graph.close()
+from lineage.store import GraphStore
 
 
 @pytest.fixture
 def records(tmp_path: Path) -> RecordStore:
+    """An empty record store in the test's directory."""
     return RecordStore(tmp_path / "records")
 
 

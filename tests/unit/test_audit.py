@@ -17,6 +17,8 @@ from lineage.services.registry import Registry
 from lineage.store import GraphStore
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
+# Tampering goes through sqlite3 on the store's file, behind the service's back.
+TAMPERS_WITH_SQLITE = pytest.mark.sqlite_only("edits the SQLite file behind the store with sqlite3")
 
 
 @pytest.fixture
@@ -54,6 +56,7 @@ def test_intact_chain_verifies_with_its_head(populated: Registry, store: GraphSt
     assert head is not None and report.head_hash == head.hash
 
 
+@TAMPERS_WITH_SQLITE
 def test_editing_a_node_row_directly_is_caught_and_named(
     populated: Registry, store: GraphStore
 ) -> None:
@@ -66,6 +69,7 @@ def test_editing_a_node_row_directly_is_caught_and_named(
     assert report.problem is not None and "dataset:d@v1" in report.problem
 
 
+@TAMPERS_WITH_SQLITE
 def test_editing_an_event_breaks_the_chain_at_that_event(
     populated: Registry, store: GraphStore
 ) -> None:
@@ -74,6 +78,7 @@ def test_editing_an_event_breaks_the_chain_at_that_event(
     assert not report.ok and report.broken_seq == 3
 
 
+@TAMPERS_WITH_SQLITE
 def test_rewriting_an_event_and_its_hash_breaks_the_next_link(
     populated: Registry, store: GraphStore
 ) -> None:
@@ -82,6 +87,7 @@ def test_rewriting_an_event_and_its_hash_breaks_the_next_link(
     assert not report.ok and report.broken_seq == 3
 
 
+@TAMPERS_WITH_SQLITE
 def test_deleting_an_event_is_caught(populated: Registry, store: GraphStore) -> None:
     tamper(store, "DELETE FROM audit WHERE seq = 4")
     report = verify(store)
@@ -97,6 +103,7 @@ def test_a_row_inserted_behind_the_service_is_caught(
     assert report.problem is not None and "person:ghost" in report.problem
 
 
+@TAMPERS_WITH_SQLITE
 def test_a_deleted_edge_is_caught(populated: Registry, store: GraphStore) -> None:
     tamper(store, "DELETE FROM edges WHERE src = 'dataset:d@v1'")
     report = verify(store)
@@ -126,6 +133,7 @@ def test_event_is_rolled_back_with_its_write(store: GraphStore) -> None:
     assert verify(store).ok
 
 
+@TAMPERS_WITH_SQLITE
 def test_edges_are_certified_too(store: GraphStore, tmp_path: Path) -> None:
     a, b = Node("person:a", NodeKind.PERSON, T0), Node("person:b", NodeKind.PERSON, T0)
     edge = Edge("person:a", EdgeKind.ACTED_ON_BEHALF_OF, "person:b")
