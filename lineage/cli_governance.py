@@ -2,7 +2,8 @@
 ``rollback``.
 
 ``gate check`` is what a CI pipeline runs before deploying: exit 0 when the version may be
-deployed, 1 listing every unmet condition, 2 for a usage or store error. It reads a local
+deployed, 1 listing every unmet condition, 2 for a usage error, 3 when the store or server
+cannot answer. It reads a local
 store (``--store``) or asks a server (``--url`` with ``--token``). Sign-offs and rollbacks
 change what is deployed and are made by a person, so they go through the API as the token's
 principal: the approver is always the token's, never a flag.
@@ -19,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from lineage.cli_options import JsonOption
+from lineage.cli_options import UNAVAILABLE, JsonOption, exit_for
 from lineage.client import ApiClient, ApiRefused, ApiUnreachable
 from lineage.errors import LineageError
 from lineage.model.times import utcnow
@@ -77,15 +78,15 @@ def client(url: str | None, token: str | None) -> ApiClient:
 
 
 def ask(api: ApiClient, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    """One API call: a refusal exits 1 with its code and field, a transport error exits 2."""
+    """One API call: a refusal exits 1 with its code and field, a transport error exits 3."""
     try:
         return api.call(query, variables)
     except ApiRefused as exc:
         err.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(1) from None
     except ApiUnreachable as exc:
-        err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from None
+        err.print(f"[red]unavailable[/red] {exc}")
+        raise typer.Exit(UNAVAILABLE) from None
 
 
 @gate_app.command("check")
@@ -101,7 +102,8 @@ def gate_check(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """May VERSION be deployed? Exit 0 if so; 1 listing every unmet condition; 2 on error."""
+    """May VERSION be deployed? Exit 0 if so; 1 listing every unmet condition; 2 for a usage
+    error; 3 when the store or server cannot answer."""
     if at is not None and at.tzinfo is None:
         err.print("[red]error[/red] --at: give a timezone, e.g. 2024-01-22T09:00:00+00:00")
         raise typer.Exit(2)
@@ -123,7 +125,7 @@ def _local_check(version: str, store: str | None, at: datetime | None) -> dict[s
             found = deployable(graph, version, at or utcnow())
         except LineageError as exc:
             err.print(f"[red]error[/red] {exc}")
-            raise typer.Exit(2) from None
+            raise typer.Exit(exit_for(exc)) from None
     return {
         "ok": found.ok,
         "version": found.version,

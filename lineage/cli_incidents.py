@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from lineage.cli_options import JsonOption, StoreOption
+from lineage.cli_options import JsonOption, StoreOption, exit_for
 from lineage.errors import LineageError
 from lineage.model.graph import Node, NodeKind
 from lineage.model.ids import require_kind
@@ -52,7 +52,7 @@ def incidents_command(
             found = find_incidents(graph, status, model_id)
         except LineageError as exc:
             err.print(f"[red]error[/red] {exc.field or 'input'}: {exc.message}")
-            raise typer.Exit(2) from None
+            raise typer.Exit(exit_for(exc)) from None
     if json_out:
         sys.stdout.write(json.dumps([_plain(n) for n in found], indent=2) + "\n")
         return

@@ -43,10 +43,20 @@ class ApiClient:
         self._token = token
         self.timeout = timeout
 
-    def call(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The ``data`` of the answer; ApiRefused for an answer with errors."""
-        body = json.dumps({"query": query, "variables": variables or {}}).encode("utf-8")
-        request = urllib.request.Request(
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """The whole answer body (``data`` and ``errors``), as a local
+        :class:`lineage.graphql.local.LocalExecutor` returns it; ApiUnreachable when there is no
+        API answer to give (no connection, not JSON, neither data nor errors)."""
+        request: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name:
+            request["operationName"] = operation_name
+        body = json.dumps(request).encode("utf-8")
+        http_request = urllib.request.Request(
             self.endpoint,
             data=body,
             method="POST",
@@ -57,7 +67,7 @@ class ApiClient:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(http_request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:  # 4xx / 5xx still carry the error shape
             raw = exc.read()
@@ -67,7 +77,14 @@ class ApiClient:
             answer = json.loads(raw)
         except ValueError:
             raise ApiUnreachable(f"{self.endpoint} did not answer with JSON") from None
-        errors = answer.get("errors") if isinstance(answer, dict) else None
+        if not isinstance(answer, dict) or not ("data" in answer or answer.get("errors")):
+            raise ApiUnreachable(f"{self.endpoint} answered without data or errors")
+        return answer
+
+    def call(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The ``data`` of the answer; ApiRefused for an answer with errors."""
+        answer = self.execute(query, variables)
+        errors = answer.get("errors")
         if errors:
             first = errors[0]
             extensions = first.get("extensions") or {}
@@ -76,7 +93,7 @@ class ApiClient:
                 str(first.get("message", "")),
                 extensions.get("field"),
             )
-        data = answer.get("data") if isinstance(answer, dict) else None
+        data = answer.get("data")
         if not isinstance(data, dict):
             raise ApiUnreachable(f"{self.endpoint} answered without data")
         return data

@@ -28,6 +28,7 @@ from lineage.graphql.nodes import (
 from lineage.graphql.scalars import JSON, DateTime
 from lineage.model.graph import Subgraph as StoreSubgraph
 from lineage.services import investigation
+from lineage.services.subjects import SubjectBatch, subject_page
 
 
 class ModelUse(graphene.ObjectType):  # type: ignore[misc]
@@ -237,7 +238,12 @@ class DecisionBatch(graphene.ObjectType):  # type: ignore[misc]
         """Read one page of the batch's records file."""
         context = context_of(info)
         size = context.limits.page_size(first)
-        page = investigation.batch_records(context.records, batch.batch, first=size, after=after)
+        if isinstance(batch, SubjectBatch):  # decisions(subject:): only the subject's, read once
+            page = subject_page(batch, first=size, after=after)
+        else:
+            page = investigation.batch_records(
+                context.records, batch.batch, first=size, after=after
+            )
         context.charge(page, "records")
         return {
             "decisions": page.records,

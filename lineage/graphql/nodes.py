@@ -581,6 +581,12 @@ Erasure = _plain(
     "A data subject's decisions erased from a batch's records: the hashes kept, the payload gone.",
 )
 JobRun = _plain(NodeKind.JOB_RUN, "One run of a scheduled job: when, its outcome and counts.")
+# OpenLineage ingestion (lineage.openlineage): props hold the facets as sent.
+Job = _plain(NodeKind.JOB, "An OpenLineage job: the plan its runs execute (a PROV Plan).")
+PipelineRun = _plain(
+    NodeKind.PIPELINE_RUN, "One run of an OpenLineage job: its state, events and facets."
+)
+Column = _plain(NodeKind.COLUMN, "A column of a dataset; column lineage connects columns.")
 
 TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.DATASET: Dataset,
@@ -609,6 +615,9 @@ TYPE_OF_KIND: dict[NodeKind, type[graphene.ObjectType]] = {
     NodeKind.LEGAL_HOLD: LegalHold,
     NodeKind.ERASURE: Erasure,
     NodeKind.JOB_RUN: JobRun,
+    NodeKind.JOB: Job,
+    NodeKind.PIPELINE_RUN: PipelineRun,
+    NodeKind.COLUMN: Column,
 }
 NODE_TYPES: list[type[graphene.ObjectType]] = list(TYPE_OF_KIND.values())
 

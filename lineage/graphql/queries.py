@@ -17,22 +17,39 @@ from lineage.graphql import answers
 from lineage.graphql.context import context_of
 from lineage.graphql.cost import IMPACT_NODE_BUDGET
 from lineage.graphql.deployments import DeploymentQuery
+from lineage.graphql.diffs import VersionDiff
 from lineage.graphql.governance import GovernanceQuery
 from lineage.graphql.incidents import IncidentsQuery
 from lineage.graphql.nodes import Correction, Node
 from lineage.graphql.scalars import DateTime
+from lineage.graphql.search import SearchFields
 from lineage.model.graph import Direction as StoreDirection
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
 from lineage.model.ids import parse_id
-from lineage.services import investigation
+from lineage.services import investigation, subjects
 from lineage.services.corrected import CorrectedReads, history
+from lineage.services.names import not_found, resolve_any
 from lineage.services.tokens import Role
 from lineage.store.base import MAX_DEPTH, NodeQuery
 
 DEFAULT_IMPACT_DEPTH = 6
 # Credentials say who can act as whom: only those who audit access may list them.
 CREDENTIAL_READERS = frozenset({Role.ADMIN, Role.COMPLIANCE})
+
+# The vocabulary every question shares (README: "Asking the questions: one vocabulary").
+_AS_OF = (
+    "The world as the graph recorded it at this instant (default: now): nodes registered by "
+    "then, temporal edges (owners, deployments) holding then, corrections recorded by then."
+)
+_NODE = (
+    "a full ID (`model:lending_approval@v13`) or an unambiguous short name "
+    "(`lending_approval`, `income`)."
+)
+_KINDS = (
+    "A node kind in any spelling the API shows: `DatasetVersion`, `DATASET_VERSION` or an "
+    "ID prefix (`dataset` for Dataset, `dataset@` for DatasetVersion, `snapshot`, `batch`)."
+)
 
 _DIRECTIONS = {
     "UPSTREAM": "Towards what the node was derived from (its inputs, their sources, their agents).",
@@ -63,19 +80,25 @@ def _guard_credentials(info: Any, kind: NodeKind) -> None:
         context_of(info).require(CREDENTIAL_READERS, "read credentials")
 
 
-class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
+class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery, SearchFields):
     """Questions about the provenance graph. Every answer that walks the graph says whether a
     limit truncated it."""
 
     node = graphene.Field(
         Node,
-        id=graphene.ID(required=True, description="A node ID, e.g. `model:lending_approval@v12`."),
-        description="One node by ID; null if there is none.",
+        id=graphene.ID(
+            required=True,
+            description="A node ID, e.g. `model:lending_approval@v12`, or an unambiguous short "
+            "name (`lending_approval@v12`, `income`).",
+        ),
+        description="One node by ID or short name; null if there is none. A short name that "
+        "names several nodes is INVALID, listing their IDs.",
     )
     nodes = graphene.Field(
         answers.NodePage,
         kind=graphene.String(
-            required=True, description="A node kind, e.g. `DatasetVersion` or `DATASET_VERSION`."
+            required=True,
+            description=_KINDS,
         ),
         first=graphene.Int(description="Page size (default 50, capped by the server)."),
         after=graphene.String(description="`endCursor` of the previous page."),
@@ -87,16 +110,17 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
             required=True, description="The dataset, e.g. `applications` or `dataset:applications`."
         ),
         version=graphene.String(description="Only this version, e.g. `v2`; all when omitted."),
-        as_of=DateTime(description="Judge `deployed` at this instant (default: now)."),
+        as_of=DateTime(description=_AS_OF),
         description="Model versions whose training used the dataset, each with the path that "
-        "links them (dataset version -> snapshot -> training run -> model version).",
+        "links them (dataset version -> snapshot -> training run -> model version); versions "
+        "registered after `asOf` are not listed, and `deployed` is judged at `asOf`.",
     )
     training_provenance = graphene.Field(
         answers.TrainingProvenance,
         model=graphene.String(
             required=True, description="The model, e.g. `lending_approval` or `model:...`."
         ),
-        as_of=DateTime(required=True, description="The instant to reconstruct."),
+        as_of=DateTime(required=True, description="The instant to reconstruct. " + _AS_OF),
         description="The version of the model serving at `asOf` (or, if none was deployed, the "
         "latest registered by then) with its whole provenance and the people in force then.",
     )
@@ -105,7 +129,7 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
         feature=graphene.String(
             required=True, description="The feature, e.g. `credit_score` or `feature:...`."
         ),
-        as_of=DateTime(description="Judge what is served at this instant (default: now)."),
+        as_of=DateTime(description=_AS_OF),
         description="What deprecating the feature breaks: snapshots, model versions, deployments "
         "serving them, and who is accountable.",
     )
@@ -122,35 +146,61 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
         },
         to=DateTime(required=True, description="End of the window (exclusive)."),
         snapshot=graphene.String(description="Only batches that used this feature snapshot."),
+        subject=graphene.String(
+            description="Only this data subject's decisions, by identifier (`john_doe_12345`) "
+            "or `field=value` (`applicant_id=john_doe_12345`): the batches holding them, each "
+            "with only theirs, found through the subject index without reading other files."
+        ),
         description="The model's inference batches whose window overlaps [from, to), with what "
         "they used and their individual decisions.",
     )
     impact = graphene.Field(
         answers.Subgraph,
-        node=graphene.ID(required=True, description="Where to start."),
+        node=graphene.ID(required=True, description="Where to start: " + _NODE),
         direction=Direction(required=True, description="Which way to walk."),
         max_depth=graphene.Int(
             description=f"Hops to follow (default {DEFAULT_IMPACT_DEPTH}, clamped to {MAX_DEPTH})."
         ),
         kinds=graphene.List(
             graphene.NonNull(graphene.String),
-            description="Only return nodes of these kinds (the walk still passes through others).",
+            description="Only return nodes of these kinds (the walk still passes through "
+            "others). " + _KINDS,
         ),
-        as_of=DateTime(description="Walk the graph as it was at this instant."),
+        as_of=DateTime(description=_AS_OF),
         description="The bounded subgraph reachable from the node.",
     )
     upstream_changes = graphene.Field(
         answers.UpstreamChanges,
-        node=graphene.ID(required=True, description="The node under investigation."),
+        node=graphene.ID(required=True, description="The node under investigation: " + _NODE),
         since=DateTime(required=True, description="Only what changed at or after this."),
-        description="Everything that changed upstream of the node since the instant, newest "
+        until=DateTime(
+            description="Only what changed at or before this, e.g. the incident's opening "
+            "(default: up to now)."
+        ),
+        description="Everything that changed upstream of the node in [since, until], newest "
         "first (nodes registered or ended, owners and deployed versions that started or "
-        "ended): the first question of every incident.",
+        "ended, corrections): the first question of every incident. Of a model or a model "
+        "version it also lists its versions, the deployments serving them (rollouts and "
+        "rollbacks), their evaluations, bias audits, gate results and sign-offs, and the "
+        "incidents naming them.",
+    )
+    version_diff = graphene.Field(
+        VersionDiff,
+        a=graphene.String(
+            required=True,
+            description="The first model version, e.g. `model:lending_approval@v12` or "
+            "`lending_approval@v12`.",
+        ),
+        b=graphene.String(required=True, description="The second model version."),
+        as_of=DateTime(description=_AS_OF),
+        description="What differs between two model versions, row by row: data (dataset "
+        "versions and hashes), snapshot, code, parameters, training, metrics, gates, approvals "
+        "and deployments.",
     )
     corrections = graphene.List(
         graphene.NonNull(Correction),
         required=True,
-        node=graphene.ID(required=True, description="The corrected node."),
+        node=graphene.ID(required=True, description="The corrected node: " + _NODE),
         description="Every correction recorded for the node, oldest first: who, when, why, what "
         "changed. Questions apply those recorded by their `asOf` (by now without one).",
     )
@@ -162,6 +212,11 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
     def resolve_node(_root: Any, info: Any, id: str) -> StoreNode | None:
         """Look the node up."""
         context = context_of(info)
+        if ":" not in id:
+            try:
+                id = resolve_any(context.store, id, "id")
+            except NotFoundError:
+                return None
         _guard_credentials(info, parse_id(id, "id").kind)
         return CorrectedReads(context.store).get_nodes([id]).get(id)
 
@@ -192,7 +247,7 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
     ) -> investigation.ModelsUsingDataset:
         """Ask the investigation service."""
         context = context_of(info)
-        answer = investigation.models_using_dataset(context.store, dataset, version, now=as_of)
+        answer = investigation.models_using_dataset(context.store, dataset, version, as_of)
         return context.charge(answer, "modelsUsingDataset")
 
     @staticmethod
@@ -210,7 +265,7 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
     ) -> investigation.FeatureImpact:
         """Ask the investigation service."""
         context = context_of(info)
-        answer = investigation.feature_impact(context.store, feature, now=as_of)
+        answer = investigation.feature_impact(context.store, feature, as_of)
         return context.charge(answer, "featureImpact")
 
     @staticmethod
@@ -219,8 +274,13 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
     ) -> investigation.Decisions:
         """Ask the investigation service (``from`` is a Python keyword, hence ``args``)."""
         context = context_of(info)
-        snapshot = args.get("snapshot")
-        answer = investigation.decisions(context.store, model, args["from"], to, snapshot)
+        snapshot, subject = args.get("snapshot"), args.get("subject")
+        if subject is not None:
+            answer = subjects.subject_decisions(
+                context.store, context.records, model, args["from"], to, snapshot, subject
+            )
+        else:
+            answer = investigation.decisions(context.store, model, args["from"], to, snapshot)
         return context.charge(answer, "decisions")
 
     @staticmethod
@@ -249,20 +309,30 @@ class Query(GovernanceQuery, DeploymentQuery, IncidentsQuery):
 
     @staticmethod
     def resolve_upstream_changes(
-        _root: Any, info: Any, node: str, since: datetime
+        _root: Any, info: Any, node: str, since: datetime, until: datetime | None = None
     ) -> investigation.UpstreamChanges:
         """Ask the investigation service."""
         context = context_of(info)
-        answer = investigation.upstream_changes(context.store, node, since)
+        answer = investigation.upstream_changes(context.store, node, since, until)
         return context.charge(answer, "upstreamChanges")
+
+    @staticmethod
+    def resolve_version_diff(
+        _root: Any, info: Any, a: str, b: str, as_of: datetime | None = None
+    ) -> investigation.VersionDiff:
+        """Ask the investigation service."""
+        context = context_of(info)
+        answer = investigation.version_diff(context.store, a, b, as_of)
+        return context.charge(answer, "versionDiff")
 
     @staticmethod
     def resolve_corrections(_root: Any, info: Any, node: str) -> list[StoreNode]:
         """The node's corrections; NOT_FOUND for a node that is not registered."""
         context = context_of(info)
+        node = resolve_any(context.store, node, "node")
         _guard_credentials(info, parse_id(node, "node").kind)
         if not context.store.get_nodes([node]):
-            raise NotFoundError(f"{node} is not registered", field="node")
+            raise not_found(node, "node")
         return context.charge(history(context.store, node), "corrections")
 
     @staticmethod

@@ -50,6 +50,11 @@ class NodeKind(StrEnum):
     LEGAL_HOLD = "LegalHold"
     ERASURE = "Erasure"
     JOB_RUN = "JobRun"
+    # OpenLineage (lineage.openlineage): a job is a PROV Plan, its runs activities, and the
+    # columns of a dataset entities that column lineage connects.
+    JOB = "Job"
+    PIPELINE_RUN = "PipelineRun"
+    COLUMN = "Column"
 
     @property
     def prov(self) -> ProvClass:
@@ -58,12 +63,28 @@ class NodeKind(StrEnum):
 
     @classmethod
     def parse(cls, value: str, field: str = "kind") -> NodeKind:
-        """Accept a kind by value (``DatasetVersion``) or name (``DATASET_VERSION``)."""
+        """Accept a kind in every spelling the API shows: its value (``DatasetVersion``), its
+        name (``DATASET_VERSION``), either in any case, or its ID prefix (``dataset`` is a
+        Dataset, ``dataset@`` a DatasetVersion, ``snapshot`` a FeatureSnapshot)."""
+        # The prefixes are the IDs' vocabulary, and lineage.model.ids builds on this module.
+        from lineage.model.ids import PREFIXES
+
+        text = value.strip() if isinstance(value, str) else ""
+        folded = text.replace("_", "").lower()
         for kind in cls:
-            if value in (kind.value, kind.name):
+            if folded == kind.value.lower():
                 return kind
+        prefix, at, rest = text.lower().partition("@")
+        if prefix in PREFIXES and not rest:
+            found = PREFIXES[prefix][1 if at else 0]
+            if found is not None:
+                return found
         known = ", ".join(k.value for k in cls)
-        raise InvalidError(f"unknown node kind {shown(value)}; known kinds: {known}", field=field)
+        raise InvalidError(
+            f"unknown node kind {shown(value)}; known kinds: {known} (or their UPPER_CASE "
+            "names, or ID prefixes such as dataset, dataset@, snapshot)",
+            field=field,
+        )
 
 
 _PROV_CLASS: dict[NodeKind, ProvClass] = {
@@ -90,6 +111,9 @@ _PROV_CLASS: dict[NodeKind, ProvClass] = {
     NodeKind.DRILL: ProvClass.ACTIVITY,
     NodeKind.CORRECTION: ProvClass.ACTIVITY,
     NodeKind.JOB_RUN: ProvClass.ACTIVITY,
+    NodeKind.JOB: ProvClass.ENTITY,  # a prov:Plan, which PROV defines as an Entity
+    NodeKind.PIPELINE_RUN: ProvClass.ACTIVITY,
+    NodeKind.COLUMN: ProvClass.ENTITY,
     NodeKind.PERSON: ProvClass.AGENT,
     NodeKind.PIPELINE: ProvClass.AGENT,
     NodeKind.MONITOR: ProvClass.AGENT,
@@ -123,6 +147,9 @@ class EdgeKind(StrEnum):
     FOLLOWS = "FOLLOWS"
     HOLDS = "HOLDS"
     ERASED = "ERASED"
+    HAD_PLAN = "HAD_PLAN"
+    WAS_INFORMED_BY = "WAS_INFORMED_BY"
+    ALTERNATE_OF = "ALTERNATE_OF"
 
     @property
     def prov(self) -> str:
@@ -168,8 +195,16 @@ _PROV_RELATION: dict[EdgeKind, str] = {
     EdgeKind.ROLLED_BACK_FOR: "prov:wasInfluencedBy",
     # A legal hold (entity) on a node, for a validity interval: from placed to lifted.
     EdgeKind.HOLDS: "prov:wasInfluencedBy",
+    # An incident (entity) handled by the playbook (entity) of its signal.
+    EdgeKind.FOLLOWS: "prov:wasInfluencedBy",
     # An erasure (activity) used the batch whose records it redacted; the batch is unchanged.
     EdgeKind.ERASED: "prov:used",
+    # A run (activity) and the job (plan) it executed: PROV's qualified association's plan.
+    EdgeKind.HAD_PLAN: "prov:hadPlan",
+    # A run (activity) started by its parent run (an OpenLineage parent run facet).
+    EdgeKind.WAS_INFORMED_BY: "prov:wasInformedBy",
+    # Two names of one dataset (an OpenLineage symlinks facet).
+    EdgeKind.ALTERNATE_OF: "prov:alternateOf",
 }
 
 

@@ -42,6 +42,9 @@ PREFIXES: dict[str, tuple[NodeKind | None, NodeKind | None]] = {
     "hold": (NodeKind.LEGAL_HOLD, None),
     "erasure": (NodeKind.ERASURE, None),
     "jobrun": (NodeKind.JOB_RUN, None),
+    "job": (NodeKind.JOB, None),
+    "pipelinerun": (NodeKind.PIPELINE_RUN, None),
+    "column": (NodeKind.COLUMN, None),
 }
 PREFIX_OF: dict[NodeKind, str] = {
     kind: prefix for prefix, kinds in PREFIXES.items() for kind in kinds if kind is not None

@@ -147,3 +147,32 @@ class UpstreamChanges:
 
     changes: list[Change]
     truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DiffRow:
+    """One compared fact of two model versions: ``aspect`` groups it (data, snapshot, code,
+    parameters, training, metrics, gates, approvals, deployments), ``field`` names it, ``a``
+    and ``b`` are its values (None where a version has none), ``same`` whether they are equal."""
+
+    aspect: str
+    field: str
+    a: object
+    b: object
+    same: bool
+
+
+@dataclass(frozen=True, slots=True)
+class VersionDiff:
+    """What differs between two model versions, as the graph recorded them at ``as_of``."""
+
+    a: Node
+    b: Node
+    rows: list[DiffRow]
+    as_of: datetime
+    truncated: bool = False
+
+    @property
+    def differences(self) -> list[DiffRow]:
+        """The rows whose values differ."""
+        return [row for row in self.rows if not row.same]

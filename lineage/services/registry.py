@@ -35,6 +35,8 @@ from lineage.services import consistency
 from lineage.services.audit import append_event
 from lineage.services.governance import slots
 from lineage.services.record_store import RecordStore
+from lineage.services.search import with_suggestions
+from lineage.services.subjects import index_batch
 from lineage.store.base import EdgeQuery, GraphStore
 
 Input = Mapping[str, Any]
@@ -334,6 +336,8 @@ class Registry:
                     f"says {rec.record_count} but the records file holds {stored}",
                     field="record_count",
                 )
+        # Before the commit: the index may hold a batch that failed, never lack one that did not.
+        index_batch(self.store, self.records, rec.id, digest)
         node = self._node(
             rec.id,
             NodeKind.INFERENCE_BATCH,
@@ -459,7 +463,8 @@ class Registry:
     def _require(self, node_id: str, field_name: str, kind: NodeKind) -> Node:
         node = self.store.get_nodes([node_id]).get(node_id)
         if node is None:
-            raise NotFoundError(f"{node_id} is not registered", field=field_name)
+            missing = NotFoundError(f"{node_id} is not registered", field=field_name)
+            raise with_suggestions(self.store, missing, node_id)
         if node.kind is not kind:
             raise InvalidError(
                 f"{node_id} is a {node.kind.value}, expected {kind.value}", field=field_name
@@ -504,7 +509,8 @@ class Registry:
             batch_ids = {n.id for n in (*plan.immutable, *plan.if_missing)}
             for ref, field_name in plan.references.items():
                 if ref not in existing and ref not in batch_ids:
-                    raise NotFoundError(f"{ref} is not registered", field=field_name)
+                    missing = NotFoundError(f"{ref} is not registered", field=field_name)
+                    raise with_suggestions(self.store, missing, ref)
             for check in plan.checks:
                 check(existing)
             new_nodes = new_immutable + [n for n in plan.if_missing if n.id not in existing]

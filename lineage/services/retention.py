@@ -37,6 +37,7 @@ from lineage.services.erased_records import erasures_of
 from lineage.services.record_store import RecordStore
 from lineage.services.retention_classes import Lineage, Policy, RetentionClass, Upstream
 from lineage.services.retention_holds import Protection
+from lineage.services.subject_index import SubjectIndex
 from lineage.store.base import (
     MAX_PAGE,
     EdgeQuery,
@@ -222,6 +223,7 @@ class _Run:
                 at=self.now,
             )
         self.own.add(event.seq)
+        SubjectIndex(self.records).forget_batches(ids)  # after the commit, as the files go
         self.result.audit_seqs.append(event.seq)
         self.result.tombstones += len(tombstones)
         self.result.edges_deleted += len(edges)

@@ -52,6 +52,7 @@ from lineage.services.erased_records import (
 from lineage.services.record_store import RecordStore
 from lineage.services.retention_classes import Upstream, window_end
 from lineage.services.retention_holds import held_targets
+from lineage.services.subject_index import SubjectIndex
 from lineage.store.base import MAX_PAGE, GraphStore, iter_all_nodes
 
 Progress = Callable[[int, int | None], None]  # batches scanned, total when known
@@ -189,6 +190,8 @@ def erase_subject(
             report,
             (reason, actor, now),
         )
+    # After the commits: the subject index follows the records (lineage.services.subjects).
+    SubjectIndex(records).forget_subject(subject.field, subject.value, report.erased)
     if progress is not None:
         progress(report.batches_scanned, report.batches_scanned)
     return report

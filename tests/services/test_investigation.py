@@ -457,7 +457,9 @@ def test_decisions_before_the_model_existed_are_empty(store: GraphStore) -> None
 def test_decisions_report_truncated_when_the_budget_cuts_the_walk(
     store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(inv, "MAX_NODES", 4)
+    from lineage.services import decisions as decisions_module
+
+    monkeypatch.setattr(decisions_module, "MAX_NODES", 4)
     assert jan_25(store).truncated
 
 
@@ -544,15 +546,17 @@ def changed(answer: inv.UpstreamChanges) -> list[tuple[str, str, str | None]]:
     return [(c.what.value, c.node.id, c.edge.dst if c.edge else None) for c in answer.changes]
 
 
-def test_upstream_changes_of_v13_since_jan_24_are_its_snapshot_and_run_newest_first(
+def test_upstream_changes_of_v13_since_jan_24_end_with_its_snapshot_and_run(
     store: GraphStore,
 ) -> None:
+    # Before them, newest first, what stands around v13: its evidence, its rollout, the
+    # incident and the rollback (tests/services/test_upstream_changes.py goes through them).
     answer = inv.upstream_changes(store, V13, t("2024-01-24T00:00"))
-    assert changed(answer) == [
+    assert changed(answer)[-2:] == [
         ("REGISTERED", "run:lending_approval_v13", None),
         ("REGISTERED", SNAPSHOT_JAN24, None),
     ]
-    assert [c.depth for c in answer.changes] == [1, 2]
+    assert [c.depth for c in answer.changes[-2:]] == [1, 2]
     assert not answer.truncated
 
 
@@ -637,8 +641,9 @@ def test_upstream_changes_include_a_new_owner_and_the_old_one_leaving(
             ["find_nodes", "traverse", "get_nodes", "get_nodes"],
         ),
         (
+            # what stands around v13, its upstream, its deployment's own facts
             lambda s: inv.upstream_changes(s, V13, t("2024-01-24T00:00")),
-            ["find_nodes", "traverse"],
+            ["find_nodes"] + ["traverse"] * 3,
         ),
     ],
     ids=["models_using_dataset", "training_provenance", "feature_impact", "decisions", "upstream"],
