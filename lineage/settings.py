@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -43,6 +44,20 @@ class Settings(BaseSettings):
     # are never abandoned at the time budget (their answer must say what was committed), so
     # this is what keeps a blocked write's answer close to the budget.
     lock_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+
+    # -- the evidence export -----------------------------------------------------------------
+    # Where the API keeps the bundles it hands out; empty: ``lineage-exports`` beside the
+    # records directory.
+    exports_dir: str = ""
+    # The HMAC key of redacted exports; empty: a key generated once and kept (mode 0600) in
+    # the records directory. Never written to a bundle or a log.
+    export_redaction_key: str = Field(default="", repr=False)
+
+    def exports_path(self) -> Path:
+        """The folder of the bundles the API hands out."""
+        if self.exports_dir:
+            return Path(self.exports_dir)
+        return Path(self.records_dir).resolve().parent / "lineage-exports"
 
     @model_validator(mode="after")
     def _in_flight_holds_one_request(self) -> Self:

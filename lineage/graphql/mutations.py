@@ -19,6 +19,7 @@ from lineage.errors import InvalidError
 from lineage.graphql import inputs
 from lineage.graphql.context import WRITERS, context_of
 from lineage.graphql.deployments import DeploymentMutation
+from lineage.graphql.exports import ExportsMutation
 from lineage.graphql.governance import GovernanceMutation
 from lineage.graphql.incidents import IncidentsMutation
 from lineage.graphql.inputs import input_errors, plain
@@ -27,12 +28,15 @@ from lineage.graphql.nodes import (
     DatasetVersion,
     Evaluation,
     FeatureSnapshot,
+    Incident,
     InferenceBatch,
     Model,
     ModelVersion,
     Node,
     Person,
+    Pipeline,
 )
+from lineage.graphql.registrations import AssignRole, IncidentInput, PipelineInput
 from lineage.graphql.scalars import JSON
 from lineage.services.batch_hooks import after_batch
 from lineage.services.corrections import Corrections
@@ -83,7 +87,7 @@ def registration(
     after: Callable[[Any, Registration], None] | None = None,
 ) -> type[Any]:
     """One register* mutation: ``input`` (and ``reason``) in; the node, ``created`` and
-    ``auditSeq`` out. Built by a function because the seven differ only in these parameters."""
+    ``auditSeq`` out. Built by a function because they differ only in these parameters."""
     arguments: dict[str, Any] = {"input": input_type(required=True, description=input_description)}
     if with_reason:
         arguments["reason"] = graphene.String(description=_REASON)
@@ -118,6 +122,24 @@ RegisterPerson = registration(
     "person",
     Person,
     "The registered person.",
+)
+RegisterPipeline = registration(
+    "registerPipeline",
+    Registry.register_pipeline,
+    PipelineInput,
+    "The pipeline.",
+    "pipeline",
+    Pipeline,
+    "The registered pipeline.",
+)
+RegisterIncident = registration(
+    "registerIncident",
+    Registry.register_incident,
+    IncidentInput,
+    "The incident and what it affected.",
+    "incident",
+    Incident,
+    "The registered incident (status `open`).",
 )
 RegisterDatasetVersion = registration(
     "registerDatasetVersion",
@@ -252,12 +274,25 @@ class CorrectNode(graphene.Mutation):  # type: ignore[misc]
         }
 
 
-class Mutation(GovernanceMutation, DeploymentMutation, IncidentsMutation):
+class Mutation(GovernanceMutation, DeploymentMutation, IncidentsMutation, ExportsMutation):
     """Registrations for pipelines, and corrections of what got in wrong. Each needs the
     pipeline or admin role, is idempotent, and writes nothing when it fails."""
 
     register_person = RegisterPerson.Field(
         description="Register a person (owner, approver, engineer)."
+    )
+    register_pipeline = RegisterPipeline.Field(
+        description="Register an automated agent (a training, feature or inference job) and the "
+        "person it acts on behalf of."
+    )
+    register_incident = RegisterIncident.Field(
+        description="Record an incident opened by hand and the registered nodes it affected "
+        "(monitors open theirs themselves)."
+    )
+    assign_role = AssignRole.Field(
+        description="Hand a model's owner, technical steward or risk approver role to another "
+        "person from an instant, closing the current holder's term. The risk approver cannot "
+        "be the owner. Repeating it is a no-op."
     )
     register_dataset_version = RegisterDatasetVersion.Field(
         description="Register an immutable, content-addressed dataset version. The same ID with "

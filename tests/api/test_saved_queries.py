@@ -30,8 +30,9 @@ def check_models_using_dataset(data: dict[str, Any]) -> None:
     answer = data["modelsUsingDataset"]
     assert answer["truncated"] is False
     uses = {u["modelVersion"]["id"]: u for u in answer["uses"]}
-    # v12, its blocked candidate and v13 trained on applications v2; v10 and v11 did not.
-    assert set(uses) == {V12, "model:lending_approval@v12-rc1", "model:lending_approval@v13"}
+    # v12 and its blocked candidate trained on applications v2 (v10 and v11 did not); v13 did
+    # too, but was registered in the evening of Jan 24: asOf Jan 24 00:00 it did not exist.
+    assert set(uses) == {V12, "model:lending_approval@v12-rc1"}
     assert ids(uses[V12]["path"]) == [
         "dataset:applications@v2",
         JAN20,
@@ -39,7 +40,7 @@ def check_models_using_dataset(data: dict[str, Any]) -> None:
         V12,
     ]
     assert uses[V12]["deployed"] is True  # at 2024-01-24
-    assert uses["model:lending_approval@v13"]["deployed"] is False
+    assert uses["model:lending_approval@v12-rc1"]["deployed"] is False
     assert uses[V12]["modelVersion"]["codeCommit"] == "abc123def456"
 
 
@@ -116,6 +117,18 @@ def check_decisions(data: dict[str, Any]) -> None:
     assert john[0]["decision"] == "APPROVED" and john[0]["confidence"] == 0.87
 
 
+def check_decisions_of_subject(data: dict[str, Any]) -> None:
+    answer = data["decisions"]
+    assert answer["truncated"] is False
+    # Only the batch holding john_doe_12345, and only his decision in it.
+    (batch,) = answer["batches"]
+    assert batch["batch"]["id"] == "batch:lending_approval_2024_01_25_0000"
+    assert batch["modelVersion"] == {"id": V12, "codeCommit": "abc123def456"}
+    assert batch["snapshot"]["id"] == JAN20
+    assert ids(batch["datasets"]) == ["dataset:applications@v2", "dataset:credit_bureau@v1"]
+    assert batch["records"] == {"total": 1, "decisions": [JOHN_DOE]}
+
+
 def check_impact(data: dict[str, Any]) -> None:
     answer = data["impact"]
     assert answer["truncated"] is False and answer["maxDepth"] == 6
@@ -129,12 +142,76 @@ def check_impact(data: dict[str, Any]) -> None:
 
 
 def check_upstream_changes(data: dict[str, Any]) -> None:
+    # Asked of the model by its short name, Jan 24 to Jan 25 noon: v13 trained, evaluated,
+    # audited, gated and signed off, rolled out at 10:00, the incident at 11:30, the rollback.
     answer = data["upstreamChanges"]
-    changed = [c["node"]["id"] for c in answer["changes"]]
-    assert changed[:2] == ["run:lending_approval_v13", "snapshot:credit_model_training_2024_01_24"]
-    assert [(c["what"], c["edge"]) for c in answer["changes"][:2]] == [("REGISTERED", None)] * 2
-    times = [c["at"] for c in answer["changes"]]
-    assert times == sorted(times, reverse=True) and min(times) >= "2024-01-20T00:00:00Z"
+    assert answer["truncated"] is False
+    changes = answer["changes"]
+    listed = [
+        (c["at"], c["what"], c["edge"]["dst"] if c["edge"] else c["node"]["id"]) for c in changes
+    ]
+    incident = "incident:lending_approval_2024_01_25"
+    assert listed[:4] == [
+        ("2024-01-25T11:47:00Z", "STARTED", incident),  # the rollback answers the incident
+        ("2024-01-25T11:47:00Z", "STARTED", V12),
+        ("2024-01-25T11:47:00Z", "ENDED", V13),
+        ("2024-01-25T11:30:00Z", "REGISTERED", incident),
+    ]
+    assert ("2024-01-25T10:00:00Z", "STARTED", V13) in listed  # the rollout
+    assert ("2024-01-24T20:00:00Z", "REGISTERED", V13) in listed
+    assert ("2024-01-24T22:00:00Z", "REGISTERED", "evaluation:lending_approval_v13") in listed
+    assert listed[-1] == (
+        "2024-01-24T08:00:00Z",
+        "REGISTERED",
+        "snapshot:credit_model_training_2024_01_24",
+    )
+    times = [c["at"] for c in changes]
+    assert times == sorted(times, reverse=True)
+    assert min(times) >= "2024-01-24T00:00:00Z" and max(times) <= "2024-01-25T12:00:00Z"
+
+
+def check_version_diff(data: dict[str, Any]) -> None:
+    answer = data["versionDiff"]
+    assert (answer["a"]["id"], answer["b"]["id"]) == (V12, V13)
+    assert answer["truncated"] is False
+    rows = {(r["aspect"], r["field"]): r for r in answer["rows"]}
+    snapshot = rows[("snapshot", "id")]
+    assert (snapshot["a"], snapshot["b"], snapshot["same"]) == (
+        JAN20,
+        "snapshot:credit_model_training_2024_01_24",
+        False,
+    )
+    commit = rows[("code", "code_commit")]
+    assert (commit["a"], commit["b"]) == ("abc123def456", "d4e5f6a7b8c9")
+    # Both bound applications v2 by the same hash: the data did not change, the snapshot did.
+    data_row = rows[("data", "dataset:applications")]
+    assert data_row["same"] is True and data_row["a"]["id"] == "dataset:applications@v2"
+    assert (rows[("metrics", "auc")]["a"], rows[("metrics", "auc")]["b"]) == (0.87, 0.88)
+    assert rows[("parameters", "max_depth")]["same"] is True
+    assert rows[("training", "records_used")]["b"] == 402_000
+    served = rows[("deployments", "deployment:lending_approval_production")]
+    assert served["b"] == {"from": "2024-01-25T10:00:00Z", "until": "2024-01-25T11:47:00Z"}
+    assert served["a"]["until"] is None  # v12 serves again after the rollback
+
+
+def check_register_pipeline(data: dict[str, Any]) -> None:
+    pipeline = data["registerPipeline"]["pipeline"]
+    assert pipeline["id"] == "pipeline:credit_feature_refresh"
+    assert pipeline["owner"] == "person:credit_ml_lead"
+
+
+def check_register_incident(data: dict[str, Any]) -> None:
+    incident = data["registerIncident"]["incident"]
+    assert incident["id"] == "incident:lending_approval_2024_01_25_complaint"
+    assert (incident["status"], incident["severity"]) == ("open", "SEV3")
+    assert incident["affected"] == [V13, "deployment:lending_approval_production"]
+
+
+def check_assign_role(data: dict[str, Any]) -> None:
+    model = data["assignRole"]["model"]
+    holders = {a["role"]: a["agent"]["id"] for a in model["accountable"]}
+    assert holders["technical_steward"] == "person:oncall_ml_engineer"
+    assert holders["owner"] == "person:head_of_lending"
 
 
 def check_node(data: dict[str, Any]) -> None:
@@ -278,6 +355,28 @@ def check_incidents(data: dict[str, Any]) -> None:
     assert (precision["raised"], precision["open"], precision["precision"]) == (1, 1, None)
 
 
+def check_export_subgraph(data: dict[str, Any]) -> None:
+    answer = data["exportSubgraph"]
+    assert answer["downloadUrl"] == f"/exports/{answer['exportId']}.zip"
+    assert len(answer["manifestSha256"]) == 64 and answer["auditHead"]["seq"] > 0
+
+
+def check_search(data: dict[str, Any]) -> None:
+    answer = data["search"]
+    # Model versions only (`model@`), the versions lending_approval@v1 starts, in ID order:
+    # v10, v11, v12 of the five (v12-rc1 and v13 are past `first`).
+    assert answer["truncated"] is True
+    hits = answer["hits"]
+    assert ids(hits) == [
+        "model:lending_approval@v10",
+        "model:lending_approval@v11",
+        V12,
+    ]
+    assert {h["match"] for h in hits} == {"ID_PREFIX"}
+    assert {h["kind"] for h in hits} == {"ModelVersion"}
+    assert hits[2]["node"]["codeCommit"] == "abc123def456"
+
+
 CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "models_using_dataset": check_models_using_dataset,
     "training_provenance": check_training_provenance,
@@ -285,6 +384,10 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "decisions": check_decisions,
     "impact": check_impact,
     "upstream_changes": check_upstream_changes,
+    "version_diff": check_version_diff,
+    "register_pipeline": check_register_pipeline,
+    "register_incident": check_register_incident,
+    "assign_role": check_assign_role,
     "node": check_node,
     "nodes": check_nodes,
     "register_dataset_version": check_register_dataset_version,
@@ -302,6 +405,9 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "deploy": check_deploy,
     "set_kill_switch": check_set_kill_switch,
     "incidents": check_incidents,
+    "export_subgraph": check_export_subgraph,
+    "search": check_search,
+    "decisions_of_subject": check_decisions_of_subject,
 }
 # Who runs each mutation (default: a pipeline), and those whose repeat is refused, not a no-op.
 MUTATION_ROLES = {
@@ -309,6 +415,7 @@ MUTATION_ROLES = {
     "rollback": Role.OPERATOR,
     "deploy": Role.OPERATOR,
     "set_kill_switch": Role.OPERATOR,
+    "export_subgraph": Role.COMPLIANCE,
 }
 REPEAT_REFUSED = {"block": "CONFLICT"}
 SAVED = sorted(p.stem for p in QUERIES.glob("*.graphql"))
