@@ -13,10 +13,13 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from lineage import cli_questions
+from lineage.cli_export import export_command, verify_bundle_command
 from lineage.cli_governance import approve, block, gate_app, rollback
 from lineage.cli_incidents import incident_command, incidents_command
 from lineage.cli_jobs import JobsDirOption, jobs_app, scheduler_for
-from lineage.cli_options import RecordsOption, StoreOption
+from lineage.cli_options import RecordsOption, StoreOption, exit_for
+from lineage.cli_reference import reference_command
 from lineage.cli_retention import retention_app
 from lineage.errors import LineageError
 from lineage.services.audit import verify as verify_chain
@@ -55,18 +58,18 @@ def settings(
 
 @contextmanager
 def opened(cfg: Settings) -> Iterator[GraphStore]:
-    """Open the configured store for one command; a LineageError becomes a message and exit
-    code 2."""
+    """Open the configured store for one command; a LineageError becomes a message and the
+    exit code of the rule (3 when the store cannot answer, else 2)."""
     try:
         store = open_store(cfg.store, lock_timeout=cfg.lock_timeout_seconds)
     except LineageError as exc:
         err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_for(exc)) from None
     try:
         yield store
     except LineageError as exc:
         err.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(exit_for(exc)) from None
     finally:
         store.close()
 
@@ -313,6 +316,23 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(jobs_app, name="jobs")  # lineage/cli_jobs.py
 app.command("incidents")(incidents_command)  # lineage/cli_incidents.py
 app.command("incident")(incident_command)
+app.command("reference")(reference_command)  # lineage/cli_reference.py
+app.command("export")(export_command)  # lineage/cli_export.py
+app.command("verify-bundle")(verify_bundle_command)
+# The investigator's questions (lineage/cli_questions.py): one GraphQL operation each.
+for _question in (
+    cli_questions.show,
+    cli_questions.impact,
+    cli_questions.provenance,
+    cli_questions.decisions,
+    cli_questions.changes,
+    cli_questions.serving,
+    cli_questions.diff,
+    cli_questions.search,
+    cli_questions.query,
+):
+    app.command(_question.__name__)(_question)
+app.add_typer(cli_questions.subjects_app, name="subjects")
 
 
 if __name__ == "__main__":
