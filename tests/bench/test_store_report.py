@@ -5,11 +5,8 @@ front end accepts, and (with a server) it returns exactly what the Neo4j store r
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from lineage.store import GraphStore, open_store
 from lineage.store.base import TraversalSpec
 from lineage.store.neo4j_uri import parse_uri
 from tests.conftest import WIPE_NEO4J, Neo4jServer, _wipe_neo4j
+from tests.cypher_lint import lint_findings
 
 MS = 1_000_000
 
@@ -165,38 +163,11 @@ def bench_statements() -> dict[str, str]:
     return found
 
 
-LINT_SCRIPT = """
-const ls = require('@neo4j-cypher/language-support');
-const queries = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
-const out = {};
-for (const [name, q] of Object.entries(queries)) {
-  out[name] = ls.lintCypherQuery('CYPHER 5 ' + q, {}).diagnostics
-    .filter(ls.isNotParamError).map(d => d.severity + ': ' + d.message);
-}
-console.log(JSON.stringify(out));
-"""
 
 
 def test_the_bench_cypher_passes_the_neo4j_cypher_5_front_end(tmp_path: Path) -> None:
     """Opt-in, as tests/unit/test_cypher.py: LINEAGE_CYPHER_LINT names the linter's folder."""
-    folder = os.environ.get("LINEAGE_CYPHER_LINT")
-    node = shutil.which("node")
-    if not folder or node is None:
-        pytest.skip("set LINEAGE_CYPHER_LINT to a folder with @neo4j-cypher/language-support")
-    queries = tmp_path / "queries.json"
-    queries.write_text(json.dumps(bench_statements()))
-    script = tmp_path / "lint.cjs"
-    script.write_text(LINT_SCRIPT)
-    done = subprocess.run(
-        [node, str(script), str(queries)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "NODE_PATH": str(Path(folder) / "node_modules")},
-    )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {name: notes for name, notes in found.items() if notes} == {}
+    assert lint_findings(bench_statements(), tmp_path) == {}
 
 
 # -- against a server --------------------------------------------------------------------------

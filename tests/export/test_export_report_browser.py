@@ -16,11 +16,9 @@ from lineage.services.export import ExportRequest, Window, export_bundle
 from lineage.services.record_store import RecordStore
 from lineage.services.scenario import DEMO_ACTOR
 from lineage.store import GraphStore
+from tests.browser import CHROMIUM, NO_CHROMIUM, QUIET_FLAGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.is_file(), reason="no /usr/bin/chromium here (apt-get install chromium)"
-)
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason=NO_CHROMIUM)
 
 
 def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -28,13 +26,7 @@ def _chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
         [
             str(CHROMIUM),
             "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *QUIET_FLAGS,
             f"--user-data-dir={profile}",
             "--host-resolver-rules=MAP * ~NOTFOUND",  # nothing may leave the machine
             *args,

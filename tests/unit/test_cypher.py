@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import ast
 import inspect
-import json
-import os
 import re
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -38,6 +34,7 @@ from lineage.store import (
 )
 from lineage.store.base import MAX_DEPTH
 from lineage.store.neo4j import Neo4jStore, parse_uri
+from tests.cypher_lint import lint_findings
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
 MARKERS = {"__LABEL__", "__TYPES__", "__LEFT__", "__RIGHT__", "__GROUP__"}
@@ -155,16 +152,6 @@ def test_walk_direction_sets_the_arrow() -> None:
     assert "MATCH (a)-[r:`USED`]->(b)" in both
 
 
-LINT_SCRIPT = """
-const ls = require('@neo4j-cypher/language-support');
-const queries = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
-const out = {};
-for (const [name, q] of Object.entries(queries)) {
-  out[name] = ls.lintCypherQuery('CYPHER 5 ' + q, {}).diagnostics
-    .filter(ls.isNotParamError).map(d => d.severity + ': ' + d.message);
-}
-console.log(JSON.stringify(out));
-"""
 
 
 def test_statements_pass_the_neo4j_cypher_5_front_end(tmp_path: Path) -> None:
@@ -172,24 +159,7 @@ def test_statements_pass_the_neo4j_cypher_5_front_end(tmp_path: Path) -> None:
 
     Opt-in: set LINEAGE_CYPHER_LINT to a folder where that package is installed with npm.
     """
-    folder = os.environ.get("LINEAGE_CYPHER_LINT")
-    node = shutil.which("node")
-    if not folder or node is None:
-        pytest.skip("set LINEAGE_CYPHER_LINT to a folder with @neo4j-cypher/language-support")
-    queries = tmp_path / "queries.json"
-    queries.write_text(json.dumps(_statements()))
-    script = tmp_path / "lint.cjs"
-    script.write_text(LINT_SCRIPT)
-    done = subprocess.run(
-        [node, str(script), str(queries)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-        env={**os.environ, "NODE_PATH": str(Path(folder) / "node_modules")},
-    )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert {name: notes for name, notes in found.items() if notes} == {}
+    assert lint_findings(_statements(), tmp_path) == {}
 
 
 # -- where to connect ----------------------------------------------------------------------------

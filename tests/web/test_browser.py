@@ -14,25 +14,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser import CHROMIUM, NO_CHROMIUM, QUIET_FLAGS
+
 if TYPE_CHECKING:
     from conftest import Site
 
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="Playwright is not installed (pip install playwright)"
 )
-CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
 
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(QUIET_FLAGS)
 OUT = Path(__file__).parent / "out"  # git-ignored: the screenshots to look at
 
 
