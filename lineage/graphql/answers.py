@@ -175,6 +175,13 @@ class FeatureImpact(graphene.ObjectType):  # type: ignore[misc]
         required=True,
         description="The people accountable for each affected model.",
     )
+    sources = graphene.List(
+        graphene.NonNull(Node),
+        required=True,
+        description="The source columns the feature was computed from, however many "
+        "derivations back, as column lineage recorded them (OpenLineage `columnLineage`); "
+        "empty when none was recorded.",
+    )
     truncated = graphene.Boolean(
         required=True, description="True when a depth or size limit cut the search short."
     )

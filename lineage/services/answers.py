@@ -84,6 +84,7 @@ class FeatureImpact:
     serving: list[Serving]  # deployments serving one of those versions now
     accountable: dict[str, list[Attribution]]  # model id -> people accountable now
     truncated: bool
+    sources: list[Node] = field(default_factory=list)  # the columns it was computed from
 
 
 @dataclass(frozen=True, slots=True)

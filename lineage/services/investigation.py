@@ -183,7 +183,8 @@ def feature_impact(
     as the graph recorded them at ``as_of`` (default: now; ``now`` is its former name).
 
     ``accountable`` maps the model of every affected version to the people accountable for it
-    at ``as_of``, whose corrections apply. One traversal, plus one per affected model.
+    at ``as_of``, whose corrections apply; ``sources`` are the columns the feature was computed
+    from, as column lineage recorded them. Two traversals, plus one per affected model.
     """
     feature_id = str(resolve(feature, "feature", NodeKind.FEATURE))
     given = as_of if as_of is not None else now
@@ -236,6 +237,24 @@ def feature_impact(
         )
         accountable[model_id] = attributions(_Index(people), model_id, at)
         truncated = truncated or people.truncated
+    # Where the feature came from: the source columns column lineage (OpenLineage) recorded,
+    # however many derivations back.
+    derived = walk(
+        reads,
+        TraversalSpec(
+            start=feature_id,
+            direction=Direction.OUT,
+            edge_kinds=frozenset({EdgeKind.WAS_DERIVED_FROM}),
+            node_kinds=frozenset({NodeKind.COLUMN}),
+            max_depth=6,
+            max_nodes=MAX_NODES,
+        ),
+        "feature",
+    )
+    truncated = truncated or derived.truncated
+    sources = sorted(
+        (n for n in _recorded_by(derived, at).nodes if n.kind is NodeKind.COLUMN), key=_by_id
+    )
     return FeatureImpact(
         feature=g.nodes[feature_id],
         snapshots=snapshots,
@@ -243,6 +262,7 @@ def feature_impact(
         serving=serving,
         accountable=accountable,
         truncated=truncated,
+        sources=sources,
     )
 
 

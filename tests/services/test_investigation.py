@@ -635,7 +635,8 @@ def test_upstream_changes_include_a_new_owner_and_the_old_one_leaving(
             lambda s: inv.training_provenance(s, "lending_approval", t("2024-01-24T00:00")),
             ["find_nodes"] + ["traverse"] * 3,
         ),
-        (lambda s: inv.feature_impact(s, "age"), ["find_nodes"] + ["traverse"] * 2),
+        # the snapshots and what they trained, the model's people, the source columns
+        (lambda s: inv.feature_impact(s, "age"), ["find_nodes"] + ["traverse"] * 3),
         (
             lambda s: jan_25(s, snapshot=SNAPSHOT_JAN20),
             ["find_nodes", "traverse", "get_nodes", "get_nodes"],
