@@ -26,6 +26,7 @@ from lineage.graphql.admission import NodeAllowance
 from lineage.graphql.endpoint import GraphQLEndpoint, RecordsEndpoint
 from lineage.graphql.errors import INTERNAL, error_body
 from lineage.graphql.execution import DocumentCache
+from lineage.graphql.exports import DOWNLOAD_PATH, download
 from lineage.graphql.limits import Limits
 from lineage.graphql.observability import (
     REQUEST_ID_HEADER,
@@ -35,11 +36,18 @@ from lineage.graphql.observability import (
     request_id_of,
 )
 from lineage.graphql.schema import graphql_schema
+from lineage.openlineage.endpoint import (
+    BATCH_PATH,
+    LINEAGE_PATH,
+    LineageEndpoint,
+    OpenLineageConfig,
+)
 from lineage.routing.endpoint import ROUTING_PATH, RoutingEndpoint
 from lineage.services.batch_hooks import BatchHook
 from lineage.services.record_store import RecordStore
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
+from lineage.web import ui_mount
 
 if TYPE_CHECKING:
     from lineage.jobs.scheduler import JobScheduler
@@ -152,6 +160,11 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             Route(ROUTING_PATH, RoutingEndpoint()),  # owns its cache: one per app
+            # OpenLineage events (lineage.openlineage), at the path Marquez serves.
+            Route(LINEAGE_PATH, LineageEndpoint()),
+            Route(BATCH_PATH, LineageEndpoint(batch=True)),
+            Route(DOWNLOAD_PATH, download),  # evidence bundles (lineage/graphql/exports.py)
+            ui_mount(),  # the investigator's pages (lineage.web)
         ],
         middleware=[Middleware(RequestLogMiddleware, metrics=collected)],
         exception_handlers={Exception: internal_error},
@@ -165,6 +178,8 @@ def create_app(
     app.state.documents = DocumentCache(graphql_schema(), limits)
     app.state.allowance = NodeAllowance(settings.max_nodes_in_flight)
     app.state.after_batch = tuple(monitors_hooks() if after_batch is None else after_batch)
+    # Training rules and limits from LINEAGE_OPENLINEAGE_*; tests may replace it.
+    app.state.openlineage = OpenLineageConfig()
     return app
 
 
