@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from lineage.errors import ForbiddenError
@@ -12,6 +12,7 @@ from lineage.graphql.limits import Deadline, Limits
 from lineage.services.batch_hooks import BatchHook
 from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Principal, Role
+from lineage.settings import Settings
 from lineage.store.base import GraphStore
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ class RequestContext:
     request_id: str = "-"
     budget: AnswerBudget | None = None
     after_batch: tuple[BatchHook, ...] = ()  # run after registerInferenceBatch commits
+    settings: Settings = field(default_factory=Settings)  # the app's (exports dir, keys)
 
     def charge(self, answer: T, what: str) -> T:
         """Count the nodes of ``answer`` against the request's budget and return it;

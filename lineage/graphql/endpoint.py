@@ -209,6 +209,7 @@ class GraphQLEndpoint(HTTPEndpoint):
             request_id=request_id_of(request.scope),
             budget=AnswerBudget(limits.max_nodes_per_request),
             after_batch=state.after_batch,
+            settings=state.settings,
         )
         started = time.perf_counter()
         plan = await anyio.to_thread.run_sync(_plan, state.documents, graphql_request, limits)

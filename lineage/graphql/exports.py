@@ -27,7 +27,6 @@ from lineage.services.export import ExportRequest, Window
 from lineage.services.export.handout import bundle_path, hand_out
 from lineage.services.export.redaction import Redactor, redaction_key
 from lineage.services.tokens import Role
-from lineage.settings import Settings
 
 EXPORTERS = frozenset({Role.COMPLIANCE, Role.ADMIN})
 DOWNLOAD_PATH = "/exports/{export_id}.zip"
@@ -99,7 +98,7 @@ class ExportSubgraph(graphene.Mutation):  # type: ignore[misc]
         """Export as the caller."""
         context = context_of(info)
         context.require(EXPORTERS, "export evidence")
-        settings = Settings()
+        settings = context.settings
         request = ExportRequest(node, Window(from_, to), redact)
         redactor = (
             Redactor(redaction_key(settings.export_redaction_key, context.records.root))

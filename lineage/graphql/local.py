@@ -38,7 +38,8 @@ class LocalExecutor:
     ) -> None:
         self.store = store
         self.records = records
-        self.limits = Limits.from_settings(settings or Settings())
+        self.settings = settings or Settings()
+        self.limits = Limits.from_settings(self.settings)
         self.principal = principal
         self._documents = DocumentCache(graphql_schema(), self.limits)
 
@@ -62,6 +63,7 @@ class LocalExecutor:
             deadline=Deadline.start(self.limits.time_budget_seconds),
             request_id=f"cli-{uuid.uuid4().hex[:12]}",
             budget=AnswerBudget(self.limits.max_nodes_per_request),
+            settings=self.settings,
         )
         return run(self._documents, request, context).body
 

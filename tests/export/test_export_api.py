@@ -116,3 +116,19 @@ def test_an_export_of_something_else_than_a_model_is_invalid_naming_the_field(
     error = body["errors"][0]
     assert error["extensions"]["code"] == "INVALID"
     assert error["extensions"]["field"] == "node"
+
+
+def test_bundles_go_to_the_apps_configured_folder_and_download_from_it(
+    scenario: GraphStore, records: RecordStore, tokens: dict[Role, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "configured-exports"
+    app = create_app(scenario, records, Settings(exports_dir=str(folder)))
+    with TestClient(app, raise_server_exceptions=False) as configured:
+        answer = _post(configured, tokens[Role.COMPLIANCE], {"node": V12})["data"]
+        export_id = answer["exportSubgraph"]["exportId"]
+        assert (folder / f"{export_id}.zip").is_file()
+        response = configured.get(
+            answer["exportSubgraph"]["downloadUrl"],
+            headers={"Authorization": f"Bearer {tokens[Role.COMPLIANCE]}"},
+        )
+    assert response.status_code == 200
