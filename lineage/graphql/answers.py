@@ -12,8 +12,8 @@ import graphene
 
 from lineage.graphql.context import context_of
 from lineage.graphql.governance_types import Gates
+from lineage.graphql.node_records import Correction
 from lineage.graphql.nodes import (
-    Correction,
     DatasetVersion,
     Deployment,
     Edge,

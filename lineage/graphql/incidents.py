@@ -13,7 +13,7 @@ from typing import Any
 import graphene
 
 from lineage.graphql.context import OPERATORS, context_of
-from lineage.graphql.nodes import Incident
+from lineage.graphql.node_records import Incident
 from lineage.graphql.scalars import DateTime
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind

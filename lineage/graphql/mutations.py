@@ -23,12 +23,11 @@ from lineage.graphql.exports import ExportsMutation
 from lineage.graphql.governance import GovernanceMutation
 from lineage.graphql.incidents import IncidentsMutation
 from lineage.graphql.inputs import input_errors, plain
+from lineage.graphql.node_records import Correction, Incident
 from lineage.graphql.nodes import (
-    Correction,
     DatasetVersion,
     Evaluation,
     FeatureSnapshot,
-    Incident,
     InferenceBatch,
     Model,
     ModelVersion,

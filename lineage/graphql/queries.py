@@ -20,7 +20,8 @@ from lineage.graphql.deployments import DeploymentQuery
 from lineage.graphql.diffs import VersionDiff
 from lineage.graphql.governance import GovernanceQuery
 from lineage.graphql.incidents import IncidentsQuery
-from lineage.graphql.nodes import Correction, Node
+from lineage.graphql.node_records import Correction
+from lineage.graphql.nodes import Node
 from lineage.graphql.scalars import DateTime
 from lineage.graphql.search import SearchFields
 from lineage.model.graph import Direction as StoreDirection

@@ -6,7 +6,7 @@ import graphene
 from graphql import GraphQLSchema, print_schema
 
 from lineage.graphql.mutations import Mutation
-from lineage.graphql.nodes import NODE_TYPES
+from lineage.graphql.node_records import NODE_TYPES
 from lineage.graphql.queries import Query
 
 # Built once at import: a schema is an immutable description of the API, not state.
