@@ -172,6 +172,7 @@ def print_demo_tokens(issued: list[tuple[Role, str, str]], base_url: str) -> Non
         f"  curl -s {base_url}/graphql -H 'Authorization: Bearer {reader}' "
         f"-H 'Content-Type: application/json' -d '{{\"query\": \"{DEMO_QUERY}\"}}'",
         "",
+        f"Web view: {base_url}/ui (sign in with a token above; works offline)",
         f"GraphiQL: {base_url}/graphql (put the token in the headers editor)",
         "",
     ]
