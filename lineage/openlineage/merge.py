@@ -59,12 +59,16 @@ def merge_facts(
         return new
     merged = dict(existing.props)
     differs = []
+    added = False
     for key, value in new.props.items():
         old = merged.get(key)
         if key in lists and isinstance(old, list) and isinstance(value, list):
-            merged[key] = sorted(set(old) | set(value))
+            united = sorted(set(old) | set(value))
+            added = added or united != old
+            merged[key] = united
         elif key not in merged:
             merged[key] = value
+            added = True
         elif old != value:
             differs.append(key)
     if differs:
@@ -81,6 +85,10 @@ def merge_facts(
             },
         )
     start = min(existing.valid_from, new.valid_from)
+    if not added and start == existing.valid_from:
+        # What the code below would build is ``existing`` again: keeping the node read spares
+        # encoding and hashing it to find it unchanged (WritePlan.changed).
+        return existing
     return Node(new.id, new.kind, start, merged, existing.valid_to, existing.recorded_at)
 
 

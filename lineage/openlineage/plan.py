@@ -61,6 +61,8 @@ class WritePlan:
         found = []
         for node in self.nodes.values():
             old = self.read.get(node.id)
+            if old is node:  # merge.merge_facts found nothing to add
+                continue
             if old is None or old.content_hash() != node.content_hash():
                 found.append(node)
         return found
