@@ -45,6 +45,7 @@ from lineage.openlineage.endpoint import (
 from lineage.routing.endpoint import ROUTING_PATH, RoutingEndpoint
 from lineage.services.batch_hooks import BatchHook
 from lineage.services.record_store import RecordStore
+from lineage.services.tokens import VerifiedTokens
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
 from lineage.web import ui_mount
@@ -171,6 +172,7 @@ def create_app(
         lifespan=serving if jobs is None else with_jobs(jobs),
     )
     app.state.store = store
+    app.state.verified_tokens = VerifiedTokens(store)  # one process's token trust (auth.py)
     app.state.records = records
     app.state.settings = settings
     app.state.limits = limits = Limits.from_settings(settings)

@@ -146,7 +146,9 @@ async def authenticated(request: Request, media_type: str) -> tuple[Any, Respons
     the store cannot be asked (it is never a reason to let a request through)."""
     state = request.app.state
     try:
-        principal, reason = await principal_of(request, state.store, state.settings.allow_anonymous)
+        principal, reason = await principal_of(
+            request, state.verified_tokens, state.settings.allow_anonymous
+        )
     except LineageError as exc:
         state.metrics.store_errors.labels("auth").inc()
         return None, failure(

@@ -13,6 +13,8 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +31,8 @@ from lineage.store.base import GraphStore, iter_all_nodes
 TOKEN_PREFIX = "lin"
 _TOKEN = re.compile(rf"^{TOKEN_PREFIX}_(?P<id>[0-9a-f]{{16}})_(?P<secret>[A-Za-z0-9_-]{{43}})$")
 _TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
+# VerifiedTokens: how long a verified token is taken on trust (see its docstring).
+VERIFIED_TTL = 2.0
 
 
 class Role(StrEnum):
@@ -189,6 +193,74 @@ def authenticate(store: GraphStore, token: str, now: datetime | None = None) -> 
 
     A token whose principal has left (its node closed by ``valid_to``) no longer works either.
     """
+    found = _check(store, token, now or utcnow())
+    return found[0] if found is not None else None
+
+
+class VerifiedTokens:
+    """Tokens of one store verified a moment ago, taken on trust for ``ttl`` seconds, so that a
+    busy client (an OpenLineage emitter sends hundreds of requests a second) does not cost two
+    store reads per request. The app holds one (its state), for its store.
+
+    A revocation or a principal leaving takes effect within ``ttl`` seconds (at once through
+    :meth:`forget`); a credential or principal whose ``valid_to`` was already set when the token
+    was verified stops working at that instant, as with :func:`authenticate`. Keyed by the
+    token's SHA-256: the token itself is not kept.
+    """
+
+    def __init__(self, store: GraphStore, ttl: float = VERIFIED_TTL, most: int = 1024) -> None:
+        self.store = store
+        self.ttl = ttl
+        self.most = most
+        # token hash -> (principal, monotonic time the trust ends, when the credential ends)
+        self._trusted: dict[str, tuple[Principal, float, datetime | None]] = {}
+        self._lock = threading.Lock()
+        self._forgotten = 0  # how many times forget ran: a check that spans one keeps nothing
+
+    def recall(self, token: str) -> Principal | None:
+        """The token's principal if it was verified less than ``ttl`` seconds ago and is not
+        forgotten or past a known end; None otherwise (then :meth:`verify`). Reads nothing."""
+        entry = self._trusted.get(token_hash(token))
+        if entry is None:
+            return None
+        principal, due, ends = entry
+        if time.monotonic() >= due or (ends is not None and utcnow() >= ends):
+            return None
+        return principal
+
+    def verify(self, token: str) -> Principal | None:
+        """:meth:`recall`, else :func:`authenticate` against the store, remembering a success."""
+        principal = self.recall(token)
+        if principal is not None:
+            return principal
+        digest = token_hash(token)
+        generation = self._forgotten
+        found = _check(self.store, token, utcnow())
+        with self._lock:
+            self._trusted.pop(digest, None)
+            # A revocation forgotten while this check read may not be in what it read.
+            if found is not None and generation == self._forgotten:
+                now = time.monotonic()
+                for key in [k for k, v in self._trusted.items() if v[1] <= now]:
+                    del self._trusted[key]
+                if len(self._trusted) >= self.most:
+                    self._trusted.clear()
+                self._trusted[digest] = (found[0], now + self.ttl, found[1])
+        return found[0] if found is not None else None
+
+    def forget(self, credential: str) -> None:
+        """Trust no token of ``credential`` any more (a revocation made in this process)."""
+        with self._lock:
+            self._forgotten += 1
+            for key in [k for k, v in self._trusted.items() if v[0].credential == credential]:
+                del self._trusted[key]
+
+
+def _check(
+    store: GraphStore, token: str, at: datetime
+) -> tuple[Principal, datetime | None] | None:
+    """The principal of a token valid at ``at``, and when the credential or its principal
+    ends (None: open)."""
     match = _TOKEN.match(token)
     if match is None:
         return None
@@ -199,7 +271,6 @@ def authenticate(store: GraphStore, token: str, now: datetime | None = None) -> 
     stored = node.props.get("token_hash")
     if not isinstance(stored, str) or not hmac.compare_digest(stored, token_hash(token)):
         return None
-    at = now or utcnow()
     if node.valid_to is not None and node.valid_to <= at:
         return None
     principal = str(node.props.get("principal"))
@@ -207,7 +278,8 @@ def authenticate(store: GraphStore, token: str, now: datetime | None = None) -> 
     if agent is None or (agent.valid_to is not None and agent.valid_to <= at):
         return None
     roles = frozenset(Role(r) for r in node.props.get("roles", []) if r in Role._value2member_map_)
-    return Principal(id=principal, roles=roles, credential=node_id)
+    ends = [t for t in (node.valid_to, agent.valid_to) if t is not None]
+    return Principal(id=principal, roles=roles, credential=node_id), min(ends, default=None)
 
 
 def list_tokens(store: GraphStore, principal: str | None = None) -> list[Node]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import TYPE_CHECKING
+
+import pytest
 
 from lineage.services.scenario import DEMO_ACTOR
 from lineage.services.tokens import Role, authenticate, create_token, revoke_token
@@ -38,10 +41,14 @@ def test_malformed_unknown_and_forged_tokens_are_refused_with_401(api: Api) -> N
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-def test_a_revoked_token_stops_working(api: Api) -> None:
+def test_a_revoked_token_stops_working_once_the_servers_trust_lapses(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     issued = create_token(api.store, "person:head_of_lending", ["reader"], actor=DEMO_ACTOR)
     assert api.post(VIEWER, token=issued.token).status_code == 200
-    revoke_token(api.store, issued.token, actor=DEMO_ACTOR)
+    revoke_token(api.store, issued.token, actor=DEMO_ACTOR)  # as `lineage token revoke` does
+    later = time.monotonic() + api.client.app.state.verified_tokens.ttl
+    monkeypatch.setattr(time, "monotonic", lambda: later)
     assert api.post(VIEWER, token=issued.token).status_code == 401
 
 
