@@ -43,9 +43,26 @@ def event_hash(
     subjects_json: str,
     prev_hash: str,
 ) -> str:
-    """The hash that links an event into the chain: SHA-256 of the canonical JSON of the event's
-    fields, ``subjects`` given already encoded. It is the last key in sorted order, so the
-    document is the encoding of the other fields with it spliced in before the closing brace."""
+    """The hash that links an event into the chain: SHA-256 of :func:`event_preimage`."""
+    return sha256_text(
+        event_preimage(seq, at, actor, action, reason, payload_hash, subjects_json, prev_hash)
+    )
+
+
+def event_preimage(
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    reason: str,
+    payload_hash: str,
+    subjects_json: str,
+    prev_hash: str,
+) -> str:
+    """The text an event's hash is taken of: the canonical JSON of the event's fields,
+    ``subjects`` given already encoded. It is the last key in sorted order, so the document is
+    the encoding of the other fields with it spliced in before the closing brace (the export's
+    audit proof hands this text out, so a verifier needs only SHA-256)."""
     fields = canonical_json(
         {
             "seq": seq,
@@ -57,7 +74,7 @@ def event_hash(
             "prev_hash": prev_hash,
         }
     )
-    return sha256_text(f'{fields[:-1]},"subjects":{subjects_json}}}')
+    return f'{fields[:-1]},"subjects":{subjects_json}}}'
 
 
 def append_event(

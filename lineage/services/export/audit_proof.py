@@ -32,29 +32,25 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from lineage.errors import ConflictError
-from lineage.model.canonical import canonical_json
 from lineage.model.graph import Edge, Node
-from lineage.model.times import to_text
-from lineage.services.audit import GENESIS, edge_subject, node_subject
+from lineage.services.audit import GENESIS, edge_subject, event_preimage, node_subject
 from lineage.store.base import AuditEvent, GraphStore
 
 FILE = "audit.jsonl"
 
 
 def preimage(event: AuditEvent) -> str:
-    """The exact text whose SHA-256 is the event's hash (as ``event_hash`` assembles it)."""
-    fields = canonical_json(
-        {
-            "seq": event.seq,
-            "at": to_text(event.at),
-            "actor": event.actor,
-            "action": event.action,
-            "reason": event.reason,
-            "payload_hash": event.payload_hash,
-            "prev_hash": event.prev_hash,
-        }
+    """The exact text whose SHA-256 is the event's hash."""
+    return event_preimage(
+        event.seq,
+        event.at,
+        event.actor,
+        event.action,
+        event.reason,
+        event.payload_hash,
+        event.subjects_text(),
+        event.prev_hash,
     )
-    return f'{fields[:-1]},"subjects":{event.subjects_text()}}}'
 
 
 @dataclass(frozen=True, slots=True)
