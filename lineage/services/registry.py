@@ -337,7 +337,7 @@ class Registry:
                     field="record_count",
                 )
         # Before the commit: the index may hold a batch that failed, never lack one that did not.
-        index_batch(self.store, self.records, rec.id, digest)
+        index_batch(self.store, self.records, rec.id, digest, rec.records)
         node = self._node(
             rec.id,
             NodeKind.INFERENCE_BATCH,

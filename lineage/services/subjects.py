@@ -7,6 +7,7 @@ files of the batches the index names.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -44,16 +45,23 @@ __all__ = [
 
 
 def index_batch(
-    store: GraphStore, records: RecordStore, batch: str, records_hash: str
+    store: GraphStore,
+    records: RecordStore,
+    batch: str,
+    records_hash: str,
+    decisions: Iterable[Mapping[str, Any]] | None = None,
 ) -> int:
     """Index a batch's decisions as it is registered, before the registration commits (see the
-    module's note on consistency). An index begun on a store without batches is complete from
-    the start; begun on one that has some, it is rebuilt at the first lookup."""
+    module's note on consistency): ``decisions`` when the caller holds them (sent inline), else
+    read from the records file. An index begun on a store without batches is complete from the
+    start; begun on one that has some, it is rebuilt at the first lookup."""
     index = SubjectIndex(records)
     if not index.exists():
         empty = not store.find_nodes(NodeQuery(kind=NodeKind.INFERENCE_BATCH, limit=1)).items
         index.mark_complete(empty)
-    return index.add(batch, records_hash, records.iter_records(records_hash))
+    if decisions is None:
+        decisions = records.iter_records(records_hash)
+    return index.add(batch, records_hash, decisions)
 
 
 def rebuild(store: GraphStore, records: RecordStore, progress: Progress | None = None) -> int:
