@@ -266,3 +266,12 @@ def test_the_prov_n_document_holds_the_same_records(
     assert text.startswith("document") and "lending_approval@v12" in text
     manifest = json.loads((out / "manifest.json").read_text())
     assert text.count("\n  entity(") == manifest["prov_counts"]["entity"]
+
+
+def test_redaction_covers_every_field_the_subject_index_looks_people_up_by() -> None:
+    redactor = Redactor(b"k" * 32)
+    line = redactor.record(
+        {"subject": "jane_roe", "customer_id": "c-7", "email": "j@x.org", "decision": "APPROVED"}
+    )
+    assert all(str(line[f]).startswith("hmac-sha256:") for f in ("subject", "customer_id", "email"))
+    assert line["decision"] == "APPROVED"

@@ -26,12 +26,13 @@ from typing import Any
 from lineage.errors import InvalidError, UnavailableError
 from lineage.model.canonical import canonical_json
 from lineage.services.erased_records import ERASED_KEY
+from lineage.services.subject_index import identifies
 
 METHOD = "HMAC-SHA256"
 PREFIX = "hmac-sha256:"
 KEY_FILE = ".export-redaction.key"  # in the record store's root, mode 0600
-# Fields that name or reach a person. A field named ``*_id`` is a subject identifier the way
-# erasure addresses subjects (``applicant_id``, ``customer_id``); the others are direct
+# Fields that name or reach a person beyond the subject identifiers the subject index keys on
+# (``subject`` and ``*_id``, the way erasure addresses subjects: ``applicant_id``): direct
 # identifiers a decision record may carry.
 IDENTIFYING = frozenset(
     {
@@ -54,8 +55,9 @@ IDENTIFYING = frozenset(
 
 
 def is_identifying(field: str) -> bool:
-    """Whether a decision record's field is a personal identifier."""
-    return field in IDENTIFYING or field.endswith("_id")
+    """Whether a decision record's field is a personal identifier: a subject identifier (see
+    :func:`lineage.services.subject_index.identifies`) or a direct one."""
+    return field in IDENTIFYING or identifies(field)
 
 
 class Redactor:
@@ -98,7 +100,8 @@ class Redactor:
             "applies_to": "decision records (decisions/*.jsonl)",
             "message": "field=value",
             "output": PREFIX + "<hex>",
-            "identifying_fields": "any field named *_id, and " + ", ".join(sorted(IDENTIFYING)),
+            "identifying_fields": "subject, any field named *_id, and "
+            + ", ".join(sorted(IDENTIFYING)),
             "replaced": dict(sorted(self.replaced.items())),
             "key_id": self.key_id,
         }
