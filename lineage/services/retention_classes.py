@@ -20,24 +20,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import get_args
 
 from lineage.errors import InvalidError
 from lineage.model.graph import Node
 from lineage.model.ids import parse_id
+from lineage.model.records import ConsentBasis, Sensitivity
 from lineage.model.times import from_text
 from lineage.services.corrected import CorrectedReads
 from lineage.store.base import GraphStore
 
-# The documented values of the metadata a dataset version may carry.
-CONSENT_BASES = (
-    "consent",
-    "contract",
-    "legal_obligation",
-    "vital_interests",
-    "public_task",
-    "legitimate_interests",
-)
-SENSITIVITIES = ("public", "internal", "confidential", "personal", "special_category")
+# The documented values of the metadata a dataset version may carry (its input record's types).
+CONSENT_BASES: tuple[str, ...] = get_args(ConsentBasis)
+SENSITIVITIES: tuple[str, ...] = get_args(Sensitivity)
 
 
 @dataclass(frozen=True, slots=True)
