@@ -36,7 +36,7 @@ from lineage.model.graph import NodeKind
 from lineage.model.ids import require_kind
 from lineage.model.times import utcnow
 from lineage.services.governance.routing import RoutingDocument, routing
-from lineage.services.tokens import Principal, Role, authenticate
+from lineage.services.tokens import Principal, Role, authenticate_until
 from lineage.store.base import GraphStore
 
 ROUTING_PATH = "/api/v1/routing/{deployment}"
@@ -104,8 +104,8 @@ class RoutingCache:
         known = self._callers.get(key)
         if known is not None and known.seq == seq and (known.until is None or now < known.until):
             return known.principal
-        principal = authenticate(store, token, now)
-        until = _valid_until(store, principal) if principal is not None else None
+        found = authenticate_until(store, token, now)
+        principal, until = found if found is not None else (None, None)
         self._keep(self._callers, key, _Caller(seq, principal, until))
         return principal
 
@@ -113,13 +113,6 @@ class RoutingCache:
         if len(cache) >= self.max_entries and key not in cache:
             cache.clear()
         cache[key] = value
-
-
-def _valid_until(store: GraphStore, principal: Principal) -> datetime | None:
-    """When the credential or its principal stops being valid, as recorded now."""
-    ids = [principal.id, *([principal.credential] if principal.credential else [])]
-    ends = [n.valid_to for n in store.get_nodes(ids).values() if n.valid_to is not None]
-    return min(ends, default=None)
 
 
 class RoutingEndpoint:

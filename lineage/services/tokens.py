@@ -193,7 +193,7 @@ def authenticate(store: GraphStore, token: str, now: datetime | None = None) -> 
 
     A token whose principal has left (its node closed by ``valid_to``) no longer works either.
     """
-    found = _check(store, token, now or utcnow())
+    found = authenticate_until(store, token, now or utcnow())
     return found[0] if found is not None else None
 
 
@@ -235,7 +235,7 @@ class VerifiedTokens:
             return principal
         digest = token_hash(token)
         generation = self._forgotten
-        found = _check(self.store, token, utcnow())
+        found = authenticate_until(self.store, token, utcnow())
         with self._lock:
             self._trusted.pop(digest, None)
             # A revocation forgotten while this check read may not be in what it read.
@@ -256,11 +256,11 @@ class VerifiedTokens:
                 del self._trusted[key]
 
 
-def _check(
+def authenticate_until(
     store: GraphStore, token: str, at: datetime
 ) -> tuple[Principal, datetime | None] | None:
-    """The principal of a token valid at ``at``, and when the credential or its principal
-    ends (None: open)."""
+    """:func:`authenticate` at ``at``, with when the credential or its principal ends as
+    recorded now (None: open), for callers that keep a verified token for a while."""
     match = _TOKEN.match(token)
     if match is None:
         return None
