@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from lineage.errors import InvalidError
+from lineage.errors import InvalidError, UnavailableError
 from lineage.model.canonical import canonical_json
 from lineage.model.graph import Direction, Edge, EdgeKind, Node, NodeKind, Page, Subgraph
 
@@ -23,6 +23,14 @@ MAX_PAGE = 1_000
 MAX_SEARCH_HITS = 100
 MAX_SEARCH_TEXT = 200
 Scalar = str | int | float | bool
+
+
+class WouldWait(UnavailableError):
+    """``transaction(wait=False)`` could not start without waiting; nothing was done.
+
+    Callers catch it and run the work where waiting is fine (a worker thread). It is an
+    UNAVAILABLE error so that, were one ever to escape, it would say what happened.
+    """
 
 
 def clamp(value: int, low: int, high: int, field_name: str) -> int:
@@ -219,7 +227,7 @@ class GraphStore(Protocol):
         that records them); outside one a backend may split a large delete into bounded
         transactions (Neo4j does), so a failure part-way can leave the earlier part deleted."""
 
-    def transaction(self) -> AbstractContextManager[None]:
+    def transaction(self, wait: bool = True) -> AbstractContextManager[None]:
         """All writes inside commit together or not at all; nesting joins the outer scope.
 
         Scopes are serialised: from its first operation to its commit, no other scope writes,
@@ -231,6 +239,11 @@ class GraphStore(Protocol):
         raises UNAVAILABLE with nothing written. When it returns, the writes are committed;
         when it raises, they are not, except where the backend says the outcome is unknown
         (a connection lost during commit), and an identical retry is then the safe next step.
+
+        ``wait=False`` asks for a scope whose every operation runs in this process without
+        waiting, so that a short one may run on an event loop: unless the write lock is free
+        now and the backend does no network I/O, it raises :class:`WouldWait` before doing
+        anything (Neo4j always does). Inside an open scope it joins it, as ever.
         """
 
     def append_audit(self, event: AuditEvent) -> None:

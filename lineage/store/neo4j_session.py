@@ -35,6 +35,7 @@ from neo4j import exceptions as neo4j_errors
 
 from lineage.errors import ConflictError, InvalidError, LineageError, UnavailableError
 from lineage.store import cypher
+from lineage.store.base import WouldWait
 from lineage.store.neo4j_uri import DEFAULT_USER, PASSWORD_ENV, USER_ENV, parse_uri
 
 # An outage must fail a request within 5 s, not hang it: the driver's defaults are 30 s to
@@ -233,13 +234,14 @@ class Neo4jConnections:
     # -- the transaction scope --------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, wait: bool = True) -> Iterator[None]:
         """All operations inside share one transaction; an exception rolls it all back.
 
         Nested scopes join the outer one. Scopes are serialised: first among this process's
         threads (waiting at most ``lock_timeout``, then UNAVAILABLE with nothing written), then
         by the store lock on the server. A commit whose answer is lost with the connection is
         reported as such: its outcome is unknown, and an identical retry is the safe next step.
+        A new scope always talks to the server, so ``wait=False`` is WouldWait at once.
         """
         scope = self._scope
         if scope.tx is not None:
@@ -249,6 +251,8 @@ class Neo4jConnections:
             finally:
                 scope.depth -= 1
             return
+        if not wait:
+            raise WouldWait(f"Neo4j at {self.uri} is reached over the network", field="store")
         if not self._writer.acquire(timeout=self.lock_timeout):
             raise UnavailableError(
                 f"Neo4j at {self.uri} is busy: another write of this service held the store "

@@ -14,6 +14,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from lineage.errors import InvalidError, UnavailableError
+from lineage.store.base import WouldWait
 from lineage.store.sqlite_faults import NOTHING_WRITTEN, poisons_connection, translate, writable
 from lineage.store.wal_checkpoint import BACKSTOP_PAGES, WalCheckpointer
 
@@ -149,12 +150,13 @@ class SQLiteConnections:
             raise translate(exc, self.path, writing=writing) from exc
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, wait: bool = True) -> Iterator[None]:
         """All writes inside commit together; an exception rolls every one of them back.
 
         Waiting for the write lock (another thread of this process, then another process) is
         bounded by ``lock_timeout``: past it the scope fails with UNAVAILABLE before anything
-        was written, and nothing is left waiting to commit later.
+        was written, and nothing is left waiting to commit later. With ``wait=False`` a lock
+        held by anyone else is WouldWait at once (see GraphStore.transaction).
         """
         self._conn()  # this thread's connection and scope depth exist from here on
         if self._local.depth:
@@ -164,14 +166,14 @@ class SQLiteConnections:
             finally:
                 self._local.depth -= 1
             return
-        deadline = time.monotonic() + self.lock_timeout
-        if not self._writer.acquire(timeout=self.lock_timeout):
-            raise self._busy("another write of this service")
+        deadline = time.monotonic() + (self.lock_timeout if wait else 0.0)
+        if not self._writer.acquire(timeout=self.lock_timeout if wait else 0.0):
+            raise self._busy("another write of this service", wait)
         try:
             if getattr(self._local, "opened_readonly", False):
                 self._discard()  # it would stay read-only: see _begin
             with self._using():
-                conn = self._begin(deadline)
+                conn = self._begin(deadline, wait)
                 self._local.depth = 1
                 changes = conn.total_changes
                 try:
@@ -190,9 +192,9 @@ class SQLiteConnections:
         finally:
             self._writer.release()
 
-    def _begin(self, deadline: float) -> sqlite3.Connection:
+    def _begin(self, deadline: float, wait: bool = True) -> sqlite3.Connection:
         """BEGIN IMMEDIATE on this thread's connection, waiting for another process's lock
-        only until ``deadline``.
+        only until ``deadline`` (not at all unless ``wait``).
 
         SQLite silently opens a file it cannot write read-only, and such a connection stays
         read-only after the fault is gone (it fails at the first write, not at BEGIN), so
@@ -200,19 +202,23 @@ class SQLiteConnections:
         the first write after the permissions come back succeeds.
         """
         conn = self._conn()
-        wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        wait_ms = max(1, int((deadline - time.monotonic()) * 1000)) if wait else 0
         try:
             conn.execute(f"PRAGMA busy_timeout={wait_ms}")
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
-                raise self._busy("another process") from exc
+                raise self._busy("another process", wait) from exc
             if poisons_connection(exc):
                 self._discard()
             raise translate(exc, self.path, writing=True) from exc
+        if not wait:  # reads on this connection later may wait as usual
+            conn.execute(f"PRAGMA busy_timeout={int(self.lock_timeout * 1000)}")
         return conn
 
-    def _busy(self, holder: str) -> UnavailableError:
+    def _busy(self, holder: str, wait: bool = True) -> UnavailableError:
+        if not wait:
+            return WouldWait(f"{holder} holds {self.path}'s write lock", field="store")
         return UnavailableError(
             f"the store is busy: {holder} held {self.path}'s write lock for more than "
             f"{self.lock_timeout:g}s; {NOTHING_WRITTEN}. Retry: an identical registration is "

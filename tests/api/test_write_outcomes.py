@@ -4,18 +4,12 @@ and an identical retry after any outcome is safe."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-
-import pytest
 
 from lineage.services.tokens import Role
 from lineage.store.base import GraphStore
+from tests.locks import another_process_holding_the_lock, another_writer_holding_the_lock
 
 if TYPE_CHECKING:
     from conftest import Api, ApiFactory
@@ -46,61 +40,6 @@ def version(name: str) -> dict[str, Any]:
 
 def exists(store: GraphStore, node_id: str) -> bool:
     return node_id in store.get_nodes([node_id])
-
-
-@contextmanager
-def another_writer_holding_the_lock(
-    store: GraphStore, seconds: float | None = None
-) -> Iterator[None]:
-    """A write scope of this service held open on another thread (both backends); released when
-    the block ends, or after ``seconds``."""
-    entered, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with store.transaction():
-            entered.set()
-            release.wait(seconds if seconds is not None else 30)
-
-    thread = threading.Thread(target=hold, daemon=True)
-    thread.start()
-    assert entered.wait(5)
-    try:
-        yield
-    finally:
-        release.set()
-        thread.join(10)
-
-
-HOLD_LOCK = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.read()
-conn.execute("ROLLBACK")
-"""
-
-
-@contextmanager
-def another_process_holding_the_lock(store: GraphStore) -> Iterator[None]:
-    """``BEGIN EXCLUSIVE`` on the SQLite file from another process, as an operator's sqlite3
-    shell or a second service would hold it."""
-    path = getattr(store, "path", None)
-    if path is None:
-        pytest.skip("a lock held by another process is a SQLite file lock")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, path],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdin is not None
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        yield
-    finally:
-        holder.stdin.close()
-        holder.wait(10)
 
 
 def registration_error(api: Api, variables: dict[str, Any]) -> dict[str, Any]:

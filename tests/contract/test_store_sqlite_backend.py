@@ -17,7 +17,9 @@ import pytest
 from lineage.model.graph import Edge, EdgeKind, Node
 from lineage.model.ids import kind_of
 from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, open_store
+from lineage.store.base import WouldWait
 from lineage.store.sqlite import SQLiteStore
+from tests.locks import another_process_holding_the_lock
 
 pytestmark = pytest.mark.sqlite_only("the SQLite backend's own files, WAL and threads")
 
@@ -183,3 +185,21 @@ def test_sqlite_checkpoints_a_large_write_off_the_writers_thread(tmp_path: Path)
         assert len(store.get_nodes([f"run:r{i}" for i in range(10)])) == 10
     finally:
         store.close()
+
+
+def test_sqlite_a_scope_that_may_not_wait_is_refused_at_once_while_another_process_writes(
+    sqlite_store: GraphStore,
+) -> None:
+    with another_process_holding_the_lock(sqlite_store, seconds=0.6):
+        started = time.monotonic()
+        with pytest.raises(WouldWait, match="another process"), sqlite_store.transaction(
+            wait=False
+        ):
+            sqlite_store.upsert_nodes([_node("run:r1")])
+        assert time.monotonic() - started < 0.5
+        # The same thread's next scope waits for the lock as usual, and writes.
+        with sqlite_store.transaction():
+            sqlite_store.upsert_nodes([_node("run:r2")])
+        assert time.monotonic() - started >= 0.5
+
+    assert set(sqlite_store.get_nodes(["run:r1", "run:r2"])) == {"run:r2"}

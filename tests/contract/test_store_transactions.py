@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,9 @@ from lineage.errors import NotFoundError
 from lineage.model.graph import Direction, Edge, EdgeKind, Node
 from lineage.model.ids import kind_of
 from lineage.store import AuditEvent, EdgeQuery, GraphStore, NodeQuery, TraversalSpec
+from lineage.store.base import WouldWait
+from lineage.store.sqlite import SQLiteStore
+from tests.locks import another_writer_holding_the_lock
 
 T0 = datetime(2024, 1, 10, tzinfo=UTC)
 RUN = "run:train_v12"
@@ -135,3 +139,38 @@ def test_the_store_is_usable_after_a_rollback(store: GraphStore) -> None:
     assert set(store.get_nodes([SNAPSHOT, RUN, V12, "run:train_v13"])) == {
         SNAPSHOT, RUN, V12, "run:train_v13"
     }
+
+
+def test_a_scope_that_may_not_wait_is_refused_at_once_while_another_writes(
+    store: GraphStore,
+) -> None:
+    with another_writer_holding_the_lock(store):
+        started = time.monotonic()
+        with pytest.raises(WouldWait), store.transaction(wait=False):
+            store.upsert_nodes([_node(RUN)])
+        assert time.monotonic() - started < 1.0  # not the lock timeout
+
+    assert store.get_nodes([RUN]) == {}
+
+
+def test_a_scope_that_may_not_wait_commits_or_is_refused_before_doing_anything(
+    store: GraphStore,
+) -> None:
+    try:
+        with store.transaction(wait=False):
+            _write_a_training_run(store)
+    except WouldWait:
+        # Only a backend that talks to a server may refuse a free lock; the embedded one never.
+        assert not isinstance(store, SQLiteStore)
+        _assert_store_is_empty(store)
+    else:
+        assert set(store.get_nodes([SNAPSHOT, RUN, V12])) == {SNAPSHOT, RUN, V12}
+
+
+def test_a_scope_that_may_not_wait_joins_an_open_scope(store: GraphStore) -> None:
+    with store.transaction():
+        store.upsert_nodes([_node(SNAPSHOT)])
+        with store.transaction(wait=False):
+            store.upsert_nodes([_node(RUN)])
+
+    assert set(store.get_nodes([SNAPSHOT, RUN])) == {SNAPSHOT, RUN}
