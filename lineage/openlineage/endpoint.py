@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import time
 import zlib
+from contextlib import suppress
 from typing import Any
 
 import anyio
@@ -45,12 +46,16 @@ from lineage.graphql.endpoint import (
 from lineage.graphql.errors import BAD_REQUEST
 from lineage.model.canonical import json_depth
 from lineage.openlineage.events import ParsedEvent, parse
-from lineage.openlineage.mapping import OpenLineageIngest
+from lineage.openlineage.mapping import Ingested, OpenLineageIngest
 from lineage.openlineage.schema import validate
 from lineage.openlineage.training import OpenLineageSettings, TrainingJobs
+from lineage.store.base import WouldWait
 
 LINEAGE_PATH = "/api/v1/lineage"
 BATCH_PATH = "/api/v1/lineage/batch"
+# A single event up to this size is ingested on the event loop when it can be (see _ingested):
+# one of 32 KB (three tables of 100 columns, with column lineage) takes about 2.6 ms.
+INLINE_BYTES = 32 * 1024
 MAX_EVENT_DEPTH = 128  # facets such as Spark's logical plan nest deeper than a GraphQL request
 _STATUS = {
     ErrorCode.INVALID: 400,
@@ -119,7 +124,7 @@ class LineageEndpoint:
             return failure(exc.message, exc.code.value, 400, field=exc.field or "$")
         try:
             ingest = OpenLineageIngest(state.store, principal.id, config.training)
-            done = await anyio.to_thread.run_sync(ingest.ingest, parsed)
+            done = await _ingested(ingest, parsed, not self.batch and len(raw) <= INLINE_BYTES)
         except LineageError as exc:
             status = _STATUS.get(exc.code, 400)
             extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
@@ -160,6 +165,24 @@ class LineageEndpoint:
             _check_size(event, size, settings.max_event_bytes, prefix)
             events.append(parse(event, validate(event, prefix), prefix))
         return events
+
+
+async def _ingested(
+    ingest: OpenLineageIngest, events: list[ParsedEvent], inline: bool
+) -> list[Ingested]:
+    """The events ingested: on the event loop when ``inline`` and the store can write at once
+    without waiting (an embedded store whose write lock is free), else in a worker thread.
+
+    Measured on SQLite with four emitters: a worker thread per event cost about 0.45 ms more
+    server CPU per event than the ingest itself (about 1.1 ms), the event loop and the worker
+    contending for the interpreter lock; on the loop the store never waits on a lock, and an
+    event of at most INLINE_BYTES holds the loop a few milliseconds. Batches, larger events,
+    a busy lock and Neo4j (network I/O) take the worker thread.
+    """
+    if inline:
+        with suppress(WouldWait):
+            return ingest.ingest(events, wait=False)
+    return await anyio.to_thread.run_sync(ingest.ingest, events)
 
 
 def _decoded(raw: bytes, request: Request, limit: int) -> bytes:

@@ -110,9 +110,10 @@ class OpenLineageIngest:
         self.actor = actor
         self.training = training
 
-    def ingest(self, events: Sequence[ParsedEvent]) -> list[Ingested]:
+    def ingest(self, events: Sequence[ParsedEvent], wait: bool = True) -> list[Ingested]:
         """Write the events in order in one transaction: all of them, or none (the first
-        failure is raised)."""
+        failure is raised). ``wait=False``: WouldWait, nothing done, unless the store can
+        write at once without waiting (GraphStore.transaction)."""
         # Each event reads its run (and job, datasets, columns), merges, and writes them back.
         # Two events of one run arriving at once would lose one's update if both read before
         # either wrote. The scope prevents it on every store: it is serialised from its first
@@ -122,7 +123,7 @@ class OpenLineageIngest:
         # reads what the first committed (read committed). Taking a lock by first upserting the
         # run node would not do: an upsert replaces the node, so writing it before reading it
         # would overwrite what a concurrent event just committed.
-        with self.store.transaction():
+        with self.store.transaction(wait=wait):
             require_agent(self.store, self.actor, utcnow())
             return [self._one(event) for event in events]
 

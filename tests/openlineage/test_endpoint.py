@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from lineage.openlineage import ids
 from lineage.store import GraphStore
+from tests.locks import another_writer_holding_the_lock
 from tests.openlineage.support import Served, event, with_run
 
 LINEAGE = "/api/v1/lineage"
@@ -140,3 +143,27 @@ def test_the_answer_names_the_dataset_ids_it_registered(
 ) -> None:
     response = post(client, served_app.pipeline, event("spark_complete"))
     assert ids.dataset_id("s3://clean-bucket", "bureau_clean") in response.json()["datasets"]
+
+
+def test_an_event_waiting_for_the_write_lock_waits_without_holding_up_other_requests(
+    client: TestClient, served_app: Served, world: GraphStore
+) -> None:
+    # A small event is ingested on the event loop only when the store can write at once;
+    # one that must wait for the lock waits in a worker thread, and the server keeps answering.
+    answers: dict[str, Any] = {}
+
+    def send_event() -> None:
+        answers["event"] = post(client, served_app.pipeline, event("dbt_complete"))
+
+    sender = threading.Thread(target=send_event)
+    with another_writer_holding_the_lock(world, seconds=2.0):
+        started = time.monotonic()
+        sender.start()
+        time.sleep(0.3)  # the event reaches the store and waits for the lock
+        assert client.get("/healthz").status_code == 200
+        assert time.monotonic() - started < 1.5  # not after the lock was let go
+        assert sender.is_alive()
+    sender.join(10)
+
+    assert answers["event"].status_code == 201, answers["event"].text
+    assert answers["event"].json()["auditSeq"] == head(world)
