@@ -233,7 +233,8 @@ FIND_EDGES_ANY: Final = _EDGES_ANY + _EDGE_FILTERS
 START_NODE: Final = "MATCH (n:Node {id: $start}) RETURN " + _NODE_FIELDS
 
 # The bounded walk: a breadth-first search by levels in one statement (no APOC, no
-# variable-length pattern), with the same answer as SQLite's _walk, the reference.
+# variable-length pattern), with the same answer as SQLite's (sqlite_traversal.walk), the
+# reference.
 #
 # Parameters: $start, $at (text or null), $max_nodes (the budget, the start included),
 # $node_kinds (list or null). traverse_query() writes TRAVERSE_START_TEMPLATE, then one

@@ -18,16 +18,13 @@ import orjson
 from lineage.errors import ConflictError, InvalidError, NotFoundError
 from lineage.model.canonical import canonical_json
 from lineage.model.graph import (
-    Direction,
     Edge,
-    EdgeKind,
     Node,
-    NodeKind,
     Page,
     Subgraph,
 )
-from lineage.model.times import from_stored, from_text, to_text, utcnow
-from lineage.store import sqlite_search
+from lineage.model.times import to_text, utcnow
+from lineage.store import sqlite_search, sqlite_traversal
 from lineage.store.base import (
     MAX_PAGE,
     AuditEvent,
@@ -40,77 +37,17 @@ from lineage.store.base import (
 )
 from lineage.store.cursor import decode_cursor, encode_cursor
 from lineage.store.sqlite_connections import DEFAULT_LOCK_TIMEOUT, SQLiteConnections
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS nodes (
-    id          TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL,
-    valid_from  TEXT NOT NULL,
-    valid_to    TEXT,
-    recorded_at TEXT NOT NULL,
-    props       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS nodes_kind_time ON nodes (kind, valid_from, id);
-CREATE INDEX IF NOT EXISTS nodes_time ON nodes (valid_from, id);
--- An index on a JSON property cost every node write a JSON parse for a lookup no service made.
-DROP INDEX IF EXISTS nodes_content_hash;
--- Edge ends are checked by upsert_edges (naming the missing one) and edges are removed with
--- their nodes by delete_nodes, in the write transaction: foreign keys would repeat both checks
--- on every row (about 5% of the batch-load time) for nothing.
-CREATE TABLE IF NOT EXISTS edges (
-    eid        INTEGER PRIMARY KEY,
-    src        TEXT NOT NULL,
-    kind       TEXT NOT NULL,
-    dst        TEXT NOT NULL,
-    valid_from TEXT NOT NULL DEFAULT '',  -- '' = no start: a structural edge
-    valid_to   TEXT,
-    props      TEXT NOT NULL,
-    UNIQUE (src, kind, dst, valid_from)
-);
-CREATE INDEX IF NOT EXISTS edges_dst ON edges (dst, kind);
--- Leases between processes (schedulers): coordination, not provenance, so not audited.
-CREATE TABLE IF NOT EXISTS leases (
-    name       TEXT PRIMARY KEY,
-    holder     TEXT NOT NULL,
-    expires_at TEXT NOT NULL
-);
--- One row that readiness probes rewrite: proof that a write can commit now.
-CREATE TABLE IF NOT EXISTS readiness (id INTEGER PRIMARY KEY, probed_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (
-    seq          INTEGER PRIMARY KEY,
-    at           TEXT NOT NULL,
-    actor        TEXT NOT NULL,
-    action       TEXT NOT NULL,
-    reason       TEXT NOT NULL,
-    payload_hash TEXT NOT NULL,
-    subjects     TEXT NOT NULL,
-    payload      TEXT,
-    prev_hash    TEXT NOT NULL,
-    hash         TEXT NOT NULL
-);
-"""
-
-_NODE_COLUMNS = "id, kind, valid_from, valid_to, recorded_at, props"
-_EDGE_COLUMNS = "src, kind, dst, valid_from, valid_to, props"
-
-_UPSERT_NODE = f"""
-INSERT INTO nodes ({_NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET
-    kind = excluded.kind, valid_from = excluded.valid_from,
-    valid_to = excluded.valid_to, props = excluded.props
-"""
-_UPSERT_EDGE = f"""
-INSERT INTO edges ({_EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (src, kind, dst, valid_from) DO UPDATE SET
-    valid_to = excluded.valid_to, props = excluded.props
-"""
-
-
-def _valid_at(table: str = "", param: str = "?") -> str:
-    """SQL: the edge held at the instant ``param`` (a structural edge's '' start always holds)."""
-    return (
-        f"{table}valid_from <= {param} AND ({table}valid_to IS NULL OR {table}valid_to > {param})"
-    )
+from lineage.store.sqlite_rows import (
+    EDGE_COLUMNS,
+    NODE_COLUMNS,
+    SCHEMA,
+    UPSERT_EDGE,
+    UPSERT_NODE,
+    audit_of,
+    edge_of,
+    node_of,
+    valid_at,
+)
 
 
 def _path_of(uri: str) -> str:
@@ -120,54 +57,12 @@ def _path_of(uri: str) -> str:
     return path
 
 
-_NODE_KINDS = {k.value: k for k in NodeKind}
-_EDGE_KINDS = {k.value: k for k in EdgeKind}
-
-
-def _node(row: sqlite3.Row | tuple[Any, ...]) -> Node:
-    # Rows were validated on the way in; rebuilding them is the hot path of every traversal.
-    return Node.stored(
-        row[0],
-        _NODE_KINDS[row[1]],
-        from_stored(row[2]),
-        row[5],
-        from_stored(row[3]) if row[3] else None,
-        from_stored(row[4]),
-    )
-
-
-def _edge(row: sqlite3.Row | tuple[Any, ...]) -> Edge:
-    return Edge.stored(
-        row[0],
-        _EDGE_KINDS[row[1]],
-        row[2],
-        row[5],
-        from_stored(row[3]) if row[3] else None,
-        from_stored(row[4]) if row[4] else None,
-    )
-
-
-def _audit(row: tuple[Any, ...]) -> AuditEvent:
-    return AuditEvent(
-        seq=row[0],
-        at=from_text(row[1]),
-        actor=row[2],
-        action=row[3],
-        reason=row[4],
-        payload_hash=row[5],
-        subjects=orjson.loads(row[6]),  # megabytes after a batch load: the fast parser
-        payload=json.loads(row[7]) if row[7] is not None else None,
-        prev_hash=row[8],
-        hash=row[9],
-    )
-
-
 class SQLiteStore(SQLiteConnections):
     """GraphStore on a SQLite file."""
 
     def __init__(self, uri: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.uri = uri
-        super().__init__(_path_of(uri), _SCHEMA, lock_timeout)
+        super().__init__(_path_of(uri), SCHEMA, lock_timeout)
         if not sqlite_search.has_index(self._conn()):  # a store from before search existed
             with self._write() as conn:
                 sqlite_search.create_index(conn)
@@ -191,7 +86,7 @@ class SQLiteStore(SQLiteConnections):
             for n in nodes
         ]
         with self._write() as conn:
-            conn.executemany(_UPSERT_NODE, rows)
+            conn.executemany(UPSERT_NODE, rows)
             sqlite_search.index_nodes(conn, nodes)
 
     def upsert_edges(self, edges: Sequence[Edge]) -> None:
@@ -225,7 +120,7 @@ class SQLiteStore(SQLiteConnections):
                     field="edges",
                     details={"missing": missing},
                 )
-            conn.executemany(_UPSERT_EDGE, rows)
+            conn.executemany(UPSERT_EDGE, rows)
 
     def delete_nodes(self, ids: Sequence[str]) -> int:
         """Delete nodes and every edge from or to them."""
@@ -274,10 +169,10 @@ class SQLiteStore(SQLiteConnections):
             return {}
         with self._guard(writing=False):
             rows = self._conn().execute(
-                f"SELECT {_NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
+                f"SELECT {NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(ids)),),
             )
-            return {row[0]: _node(row) for row in rows}
+            return {row[0]: node_of(row) for row in rows}
 
     def find_nodes(self, query: NodeQuery) -> Page[Node]:
         """Nodes by kind / properties / valid_from window, ordered by (valid_from, id)."""
@@ -311,14 +206,14 @@ class SQLiteStore(SQLiteConnections):
             after_time, after_id = decode_cursor(query.after, (str, str))
             where.append(f"(valid_from, id) {op} (?, ?)")
             args += [after_time, after_id]
-        sql = f"SELECT {_NODE_COLUMNS} FROM nodes"
+        sql = f"SELECT {NODE_COLUMNS} FROM nodes"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY valid_from {order}, id {order} LIMIT ?"
         args.append(limit + 1)
         with self._guard(writing=False):
             rows = self._conn().execute(sql, args).fetchall()
-        items = [_node(r) for r in rows[:limit]]
+        items = [node_of(r) for r in rows[:limit]]
         cursor = None
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -341,12 +236,12 @@ class SQLiteStore(SQLiteConnections):
             args.append(json.dumps(sorted(k.value for k in query.kinds)))
         if query.as_of is not None:
             at = to_text(query.as_of)
-            where.append(_valid_at())
+            where.append(valid_at())
             args += [at, at]
         if query.after is not None:
             where.append("(src, kind, dst, valid_from) > (?, ?, ?, ?)")
             args += decode_cursor(query.after, (str, str, str, str))
-        sql = f"SELECT {_EDGE_COLUMNS} FROM edges"
+        sql = f"SELECT {EDGE_COLUMNS} FROM edges"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY src, kind, dst, valid_from LIMIT ?"
@@ -357,7 +252,7 @@ class SQLiteStore(SQLiteConnections):
         if len(rows) > limit:
             last = rows[limit - 1]
             cursor = encode_cursor([last[0], last[1], last[2], last[3]])
-        return Page(items=[_edge(r) for r in rows[:limit]], next_cursor=cursor)
+        return Page(items=[edge_of(r) for r in rows[:limit]], next_cursor=cursor)
 
     def traverse(self, spec: TraversalSpec) -> Subgraph:
         """Breadth-first bounded walk, read from one snapshot of the database."""
@@ -372,13 +267,13 @@ class SQLiteStore(SQLiteConnections):
                     f"node {spec.start!r} did not exist at {spec.as_of.isoformat()}",
                     field="start",
                 )
-            depths, truncated = self._walk(conn, spec)
+            depths, truncated = sqlite_traversal.walk(conn, spec)
             nodes = self.get_nodes(list(depths))
             if spec.node_kinds is not None:
                 nodes = {
                     i: n for i, n in nodes.items() if n.kind in spec.node_kinds or i == spec.start
                 }
-            edges = self._edges_among(conn, list(nodes), spec)
+            edges = sqlite_traversal.edges_among(conn, list(nodes), spec)
         ordered = sorted(nodes.values(), key=lambda n: (depths[n.id], n.id))
         return Subgraph(
             nodes=ordered,
@@ -392,81 +287,11 @@ class SQLiteStore(SQLiteConnections):
         with self._guard(writing=False), self._snapshot():
             return sqlite_search.search(self._conn(), query)
 
-    def _walk(self, conn: sqlite3.Connection, spec: TraversalSpec) -> tuple[dict[str, int], bool]:
-        """Node -> depth, and whether a limit cut the walk short.
-
-        One query per level, each expanding the whole frontier through the edge indexes and
-        read as a stream: the first new node past the budget, or any new node one level past
-        max_depth, ends the walk as truncated. A single recursive CTE was measured 5-10x slower
-        on 1M-node graphs: SQLite re-expands a node for every depth it is reached at and pays
-        for a de-duplication table whose rows are never read (see bench/README.md).
-        """
-        arms = []
-        if spec.direction in (Direction.IN, Direction.BOTH):
-            arms.append(("src", "dst"))
-        if spec.direction in (Direction.OUT, Direction.BOTH):
-            arms.append(("dst", "src"))
-        arm_args: list[Any] = []
-        filters = ""
-        if spec.as_of is not None:
-            at = to_text(spec.as_of)
-            filters += f" AND {_valid_at('e.')} AND n.valid_from <= ?"
-            arm_args += [at, at, at]
-        if spec.edge_kinds is not None:
-            filters += " AND e.kind IN (SELECT value FROM json_each(?))"
-            arm_args.append(json.dumps(sorted(k.value for k in spec.edge_kinds)))
-        sql = " UNION ALL ".join(
-            f"SELECT e.{nxt} FROM edges e "
-            + (f"JOIN nodes n ON n.id = e.{nxt} " if spec.as_of is not None else "")
-            + f"WHERE e.{here} IN (SELECT value FROM json_each(?)){filters}"
-            for nxt, here in arms
-        )
-        depths: dict[str, int] = {spec.start: 0}
-        frontier = [spec.start]
-        for depth in range(1, spec.max_depth + 2):
-            if not frontier:
-                break
-            level = json.dumps(frontier)
-            found: list[str] = []
-            for (node_id,) in conn.execute(sql, [arg for _ in arms for arg in (level, *arm_args)]):
-                if node_id in depths:
-                    continue
-                if depth > spec.max_depth or len(depths) == spec.max_nodes:
-                    return depths, True
-                depths[node_id] = depth
-                found.append(node_id)
-            frontier = found
-        return depths, False
-
-    def _edges_among(
-        self, conn: sqlite3.Connection, ids: list[str], spec: TraversalSpec
-    ) -> list[Edge]:
-        if not ids:
-            return []
-        where = [
-            "src IN (SELECT value FROM json_each(?1))",
-            "dst IN (SELECT value FROM json_each(?1))",
-        ]
-        args: list[Any] = [json.dumps(ids)]
-        if spec.edge_kinds is not None:
-            where.append("kind IN (SELECT value FROM json_each(?2))")
-            args.append(json.dumps(sorted(k.value for k in spec.edge_kinds)))
-        if spec.as_of is not None:
-            n = len(args) + 1
-            where.append(_valid_at(param=f"?{n}"))
-            args.append(to_text(spec.as_of))
-        rows = conn.execute(
-            f"SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(where)} "
-            "ORDER BY src, kind, dst, valid_from",
-            args,
-        )
-        return [_edge(r) for r in rows]
-
     def audit_head(self) -> AuditEvent | None:
         """The newest audit event."""
         with self._guard(writing=False):
             row = self._conn().execute("SELECT * FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        return _audit(row) if row else None
+        return audit_of(row) if row else None
 
     def audit_events(self, after_seq: int = 0, limit: int = 1_000) -> list[AuditEvent]:
         """Events after ``after_seq`` in sequence order."""
@@ -479,7 +304,7 @@ class SQLiteStore(SQLiteConnections):
                 )
                 .fetchall()
             )
-        return [_audit(r) for r in rows]
+        return [audit_of(r) for r in rows]
 
     def try_lease(self, name: str, holder: str, now: datetime, ttl: float) -> bool:
         """Take or renew a lease (see GraphStore.try_lease), in a write transaction."""

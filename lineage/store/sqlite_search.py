@@ -30,8 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lineage.errors import UnavailableError
-from lineage.model.graph import Node, NodeKind
-from lineage.model.times import from_stored
+from lineage.model.graph import Node
 from lineage.store.base import SearchPage, SearchQuery
 from lineage.store.search_plan import (
     SEARCHED_PROPERTIES,
@@ -44,6 +43,7 @@ from lineage.store.search_plan import (
     searches_words,
     word_kinds,
 )
+from lineage.store.sqlite_rows import node_of
 
 TABLE = "node_words"
 # Ranking every match by BM25 costs about 1 us a match: words held by more nodes than this
@@ -51,7 +51,6 @@ TABLE = "node_words"
 # ranked among themselves, so a search stays within its 50 ms at 1M nodes. Such a page is
 # always truncated (far more matched than a page holds).
 MAX_RANKED = 10_000
-_KINDS = {k.value: k for k in NodeKind}
 _COLUMNS = "n.id, n.kind, n.valid_from, n.valid_to, n.recorded_at, n.props"
 _PROPS = ", ".join(f"'{name}'" for name in SEARCHED_PROPERTIES)  # constants, not input
 _UNINDEXED = ", ".join(f"'{kind.value}'" for kind in sorted(UNINDEXED_KINDS))
@@ -128,17 +127,6 @@ def unindex_nodes(conn: sqlite3.Connection, doomed_json: str) -> None:
     conn.execute(_UNINDEX, (doomed_json,))
 
 
-def _node(row: tuple[Any, ...]) -> Node:
-    return Node.stored(
-        row[0],
-        _KINDS[row[1]],
-        from_stored(row[2]),
-        row[5],
-        from_stored(row[3]) if row[3] else None,
-        from_stored(row[4]),
-    )
-
-
 def _kind_filter(query: SearchQuery, args: list[Any]) -> str:
     if query.kinds is None:
         return ""
@@ -163,7 +151,7 @@ def _by_prefix(conn: sqlite3.Connection, query: SearchQuery) -> list[Node]:
             f"SELECT * FROM (SELECT {_COLUMNS} FROM nodes n WHERE n.id >= ?{lo} "
             f"AND n.id < ?{hi}{kinds} ORDER BY n.id LIMIT ?1)"
         )
-    return [_node(r) for r in conn.execute(" UNION ALL ".join(arms), args)]
+    return [node_of(r) for r in conn.execute(" UNION ALL ".join(arms), args)]
 
 
 def fts_query(words: list[str]) -> str:
@@ -207,7 +195,7 @@ def _by_words(
 ) -> list[tuple[Node, float]]:
     if not words or not searches_words(query):
         return []
-    found = [(_node(r), -float(r[6])) for r in _word_rows(conn, query, fts_query(words), wanted)]
+    found = [(node_of(r), -float(r[6])) for r in _word_rows(conn, query, fts_query(words), wanted)]
     for node, _ in found:
         if not holds_words(node, words):
             raise UnavailableError(
