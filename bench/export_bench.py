@@ -31,7 +31,8 @@ from bench.monitors_bench import build
 from lineage.services.export import ExportRequest, Window, export_bundle, verify_bundle
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import open_store
 
 V12 = "model:lending_approval@v12"

@@ -61,10 +61,12 @@ from lineage.services.governance import readiness
 from lineage.services.governance.deployment import Deployments
 from lineage.services.governance.scenario_steps import MODEL_SCOPING, load_governance
 from lineage.services.record_store import RecordStore
-from lineage.services.registry import Registration, Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.registry import Registry
+from lineage.services.scenario import DEMO_ACTOR
 from lineage.services.scenario import MODEL as SCENARIO_MODEL
+from lineage.services.scenario_loader import load_scenario
 from lineage.services.tokens import Role, create_token
+from lineage.services.write_plan import Registration
 from lineage.store.base import NodeQuery, iter_all_nodes
 from lineage.store.sqlite import SQLiteStore
 

@@ -36,7 +36,8 @@ from lineage.jobs.monitors import load_config, registration_hook, run
 from lineage.model.graph import NodeKind
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, DEPLOYMENT, decisions, load_scenario, statistics
+from lineage.services.scenario import DEMO_ACTOR, DEPLOYMENT, decisions, statistics
+from lineage.services.scenario_loader import load_scenario
 from lineage.services.tokens import Role, create_token
 from lineage.store import GraphStore, NodeQuery, open_store
 

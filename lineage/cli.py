@@ -26,7 +26,8 @@ from lineage.services.audit import verify as verify_chain
 from lineage.services.content import hash_path
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario, scenario_size
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario, scenario_size
 from lineage.services.tokens import Role, create_token, list_tokens, revoke_token
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store

@@ -20,7 +20,8 @@ from lineage.errors import LineageError
 from lineage.model.graph import Node, NodeKind
 from lineage.model.ids import require_kind
 from lineage.model.times import to_text
-from lineage.services.incidents import find_incidents, history_of
+from lineage.services.incident_signals import history_of
+from lineage.services.incidents import find_incidents
 
 err = Console(stderr=True)
 

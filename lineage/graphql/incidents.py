@@ -19,7 +19,7 @@ from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
 from lineage.model.ids import require_kind
 from lineage.services import incidents
-from lineage.services.incidents import Precision
+from lineage.services.incident_signals import Precision
 
 
 class AlertPrecision(graphene.ObjectType):  # type: ignore[misc]

@@ -39,7 +39,8 @@ from lineage.graphql.registrations import AssignRole, IncidentInput, PipelineInp
 from lineage.graphql.scalars import JSON
 from lineage.services.batch_hooks import after_batch
 from lineage.services.corrections import Corrections
-from lineage.services.registry import Registration, Registry
+from lineage.services.registry import Registry
+from lineage.services.write_plan import Registration
 
 _CREATED = "False when this exact registration already existed (an idempotent no-op)."
 _AUDIT_SEQ = "The audit log sequence number of the write; null when nothing was written."

@@ -32,7 +32,7 @@ from lineage.graphql.nodes import (
 from lineage.graphql.scalars import JSON, DateTime
 from lineage.model.graph import Node as StoreNode
 from lineage.model.graph import NodeKind
-from lineage.services.incidents import history_of, status_at
+from lineage.services.incident_signals import history_of, status_at
 
 
 class IncidentStatusChange(graphene.ObjectType):  # type: ignore[misc]

@@ -25,7 +25,8 @@ from lineage.jobs.toml_config import load_toml
 from lineage.model.graph import NodeKind
 from lineage.model.times import to_text
 from lineage.services.governance.accountability import Gap, accountability_gaps
-from lineage.services.incidents import Incidents, Signal
+from lineage.services.incident_signals import Signal
+from lineage.services.incidents import Incidents
 from lineage.services.playbooks import Playbook, load_playbook, playbook_path
 from lineage.services.record_store import RecordStore
 from lineage.store.base import GraphStore, NodeQuery

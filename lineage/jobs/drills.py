@@ -42,7 +42,8 @@ from lineage.services.governance import slots
 from lineage.services.governance.changes import deployment_of, slots_json
 from lineage.services.governance.deployment import Deployments
 from lineage.services.governance.features import retired_features, retirement_text
-from lineage.services.incidents import Incidents, Signal
+from lineage.services.incident_signals import Signal
+from lineage.services.incidents import Incidents
 from lineage.services.playbooks import Playbook, load_playbook, playbook_path
 from lineage.services.record_store import RecordStore
 from lineage.store.base import GraphStore, NodeQuery, iter_all_nodes

@@ -9,14 +9,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -24,138 +20,31 @@ from pydantic import (
     model_validator,
 )
 
-from lineage.errors import InvalidError, LineageError, shown
-from lineage.model.canonical import shallow_json
+from lineage.errors import InvalidError
 from lineage.model.graph import NodeKind
-from lineage.model.ids import parse_id, require_kind
-from lineage.model.times import require_microseconds, to_text, utcnow
-
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_COMMIT = re.compile(r"^[0-9a-f]{7,64}$")
-_ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]")
-
-# How far ahead of the server's clock a registered instant may be: registrations record what
-# already happened, and clocks drift.
-MAX_FUTURE_SKEW = timedelta(minutes=5)
-
-
-def require_sha256(value: object, field: str) -> str:
-    """Return ``value`` if it is a content hash in the one form the service accepts (64
-    lowercase hexadecimal characters); INVALID naming ``field`` otherwise. Other spellings of
-    the same digest are refused, not normalised, so a hash is compared as it was sent."""
-    if isinstance(value, str) and _SHA256.fullmatch(value):
-        return value
-    raise InvalidError(
-        "must be a SHA-256 digest written as exactly 64 lowercase hexadecimal characters "
-        f"(no prefix, no whitespace, no upper case); got {shown(value)}",
-        field=field,
-    )
-
-
-def _sha256(value: object) -> str:
-    try:
-        return require_sha256(value, "content_hash")
-    except LineageError as exc:
-        raise ValueError(exc.message) from None
-
-
-def _integer(value: object) -> object:
-    # Pydantic's lax mode would store "7" as 7, 2.0 as 2 and True as 1.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise ValueError(f"must be an integer (a JSON integer such as 510000), not {shown(value)}")
-
-
-def _instant_form(value: object) -> object:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _ISO_DATETIME.match(value.strip()):
-        # Pydantic would also read numbers, and strings of digits, as Unix timestamps.
-        raise ValueError(
-            "must be an ISO 8601 date-time with a timezone, e.g. 2024-01-24T00:00:00Z, "
-            f"not {shown(value)}"
-        )
-    try:
-        return require_microseconds(value, "instant")
-    except LineageError as exc:
-        raise ValueError(exc.message) from None
-
-
-def _not_ahead(value: datetime) -> datetime:
-    now = utcnow()
-    if value > now + MAX_FUTURE_SKEW:
-        minutes = int(MAX_FUTURE_SKEW.total_seconds() // 60)
-        raise ValueError(
-            f"{to_text(value)} is in the future: more than {minutes} minutes (the tolerance "
-            f"for clock skew) ahead of the server's clock, {to_text(now)}"
-        )
-    return value
-
-
-def _id_of(*kinds: NodeKind) -> AfterValidator:
-    def check(value: str) -> str:
-        try:
-            require_kind(value, "id", *kinds)
-        except LineageError as exc:
-            raise ValueError(exc.message) from exc
-        return value
-
-    return AfterValidator(check)
-
-
-def _any_id(value: str) -> str:
-    try:
-        parse_id(value)
-    except LineageError as exc:
-        raise ValueError(exc.message) from exc
-    return value
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"must be a number, not {shown(value)}")
-    return value
-
-
-def _commit(value: str) -> str:
-    if not _COMMIT.match(value):
-        raise ValueError("must be a git commit: 7 to 64 lowercase hexadecimal characters")
-    return value
-
-
-# Before validators: the model-wide whitespace stripping must not normalise a hash first.
-Sha256 = Annotated[str, BeforeValidator(_sha256)]
-# A whole number given as one (never "7", 2.0 or true), zero or more.
-Count = Annotated[int, BeforeValidator(_integer), Field(ge=0)]
-Integer = Annotated[int, BeforeValidator(_integer)]
-# A number given as one (an integer or a float, never "0.9" or true).
-Number = Annotated[float, BeforeValidator(_number)]
-# Every instant of every record: a timezone, at most microseconds, at most MAX_FUTURE_SKEW ahead.
-Instant = Annotated[AwareDatetime, BeforeValidator(_instant_form), AfterValidator(_not_ahead)]
-# A JSON object given by a pipeline (parameters, statistics, a decision): MAX_JSON_DEPTH deep.
-JsonObject = Annotated[dict[str, Any], AfterValidator(shallow_json)]
-AnyId = Annotated[str, AfterValidator(_any_id)]
-PersonId = Annotated[str, _id_of(NodeKind.PERSON)]
-AgentId = Annotated[str, _id_of(NodeKind.PERSON, NodeKind.PIPELINE)]
-DatasetVersionId = Annotated[str, _id_of(NodeKind.DATASET_VERSION)]
-SnapshotId = Annotated[str, _id_of(NodeKind.FEATURE_SNAPSHOT)]
-ModelId = Annotated[str, _id_of(NodeKind.MODEL)]
-ModelVersionId = Annotated[str, _id_of(NodeKind.MODEL_VERSION)]
-Text = Annotated[str, Field(min_length=1, max_length=2_000)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-# A retention class: a lowercase identifier naming a class of jobs/retention.toml.
-RetentionClassName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-# The lawful basis of processing personal data (GDPR article 6(1)).
-ConsentBasis = Literal[
-    "consent",
-    "contract",
-    "legal_obligation",
-    "vital_interests",
-    "public_task",
-    "legitimate_interests",
-]
-# How sensitive the data is; special_category is GDPR article 9 data (health, ethnicity...).
-Sensitivity = Literal["public", "internal", "confidential", "personal", "special_category"]
+from lineage.model.record_fields import (
+    AgentId,
+    AnyId,
+    ConsentBasis,
+    Count,
+    DatasetVersionId,
+    GitCommit,
+    Instant,
+    Integer,
+    JsonObject,
+    ModelId,
+    ModelVersionId,
+    Name,
+    Number,
+    PersonId,
+    Ratio,
+    RetentionClassName,
+    Sensitivity,
+    Sha256,
+    SnapshotId,
+    Text,
+    id_of,
+)
 
 
 class Record(BaseModel):
@@ -178,7 +67,7 @@ class PersonRecord(Record):
 class PipelineRecord(Record):
     """An automated agent (a training, feature or inference job)."""
 
-    id: Annotated[str, _id_of(NodeKind.PIPELINE)]
+    id: Annotated[str, id_of(NodeKind.PIPELINE)]
     name: Name
     owner: PersonId | None = None
     since: Instant | None = None
@@ -229,7 +118,6 @@ class FeatureSnapshotRecord(Record):
 AutomationLevel = Literal["autonomous", "human_in_the_loop"]
 Reversibility = Literal["easy", "permanent"]
 # A ratio of rates or a gap between them, as a fraction of 1: more than 0, at most 1.
-Ratio = Annotated[float, BeforeValidator(_number), Field(gt=0, le=1)]
 
 
 class RiskThresholds(Record):
@@ -318,11 +206,11 @@ class DataBinding(Record):
 class TrainingRunRecord(Record):
     """A training run and the model version it produced."""
 
-    id: Annotated[str, _id_of(NodeKind.TRAINING_RUN)]
+    id: Annotated[str, id_of(NodeKind.TRAINING_RUN)]
     model_version: ModelVersionId
     snapshot: SnapshotId
     datasets: list[DataBinding] = Field(min_length=1)
-    code_commit: Annotated[str, AfterValidator(_commit)]
+    code_commit: GitCommit
     parameters: JsonObject = Field(default_factory=dict)
     split: dict[str, Number] = Field(default_factory=dict)
     seed: Integer | None = None
@@ -355,7 +243,7 @@ class TrainingRunRecord(Record):
 class EvaluationRecord(Record):
     """Metrics of a model version on some data."""
 
-    id: Annotated[str, _id_of(NodeKind.EVALUATION)]
+    id: Annotated[str, id_of(NodeKind.EVALUATION)]
     model_version: ModelVersionId
     metrics: dict[Name, Number] = Field(min_length=1)
     evaluated_at: Instant
@@ -378,7 +266,7 @@ class InferenceBatchRecord(Record):
     them and computes the hash) or ``records_hash`` of a file already put there.
     """
 
-    id: Annotated[str, _id_of(NodeKind.INFERENCE_BATCH)]
+    id: Annotated[str, id_of(NodeKind.INFERENCE_BATCH)]
     model_version: ModelVersionId
     snapshot: SnapshotId
     window_start: Instant
@@ -388,7 +276,7 @@ class InferenceBatchRecord(Record):
     statistics: JsonObject = Field(default_factory=dict)
     records_hash: Sha256 | None = None
     records: list[JsonObject] | None = None
-    deployment: Annotated[str, _id_of(NodeKind.DEPLOYMENT)] | None = None
+    deployment: Annotated[str, id_of(NodeKind.DEPLOYMENT)] | None = None
     # Why the batch was scored with another snapshot than its version was trained on: the only
     # way such a skew is accepted, and it is recorded on the batch.
     skew_reason: Text | None = None
@@ -411,7 +299,7 @@ class InferenceBatchRecord(Record):
 class DeploymentRecord(Record):
     """Put a model version into service on a deployment target at an instant."""
 
-    deployment: Annotated[str, _id_of(NodeKind.DEPLOYMENT)]
+    deployment: Annotated[str, id_of(NodeKind.DEPLOYMENT)]
     model_version: ModelVersionId
     at: Instant
     environment: Name = "production"
@@ -421,7 +309,7 @@ class DeploymentRecord(Record):
 class IncidentRecord(Record):
     """Something went wrong in production, and what it affected."""
 
-    id: Annotated[str, _id_of(NodeKind.INCIDENT)]
+    id: Annotated[str, id_of(NodeKind.INCIDENT)]
     title: Text
     severity: Annotated[str, Field(pattern=r"^(SEV1|SEV2|SEV3|SEV4)$")]
     opened_at: Instant
@@ -452,7 +340,7 @@ class BiasAuditRecord(Record):
     counts; ratios are never typed in.
     """
 
-    id: Annotated[str, _id_of(NodeKind.RISK_ASSESSMENT)]
+    id: Annotated[str, id_of(NodeKind.RISK_ASSESSMENT)]
     model_version: ModelVersionId
     group_attribute: Name  # e.g. age_band
     counts: dict[Name, GroupCounts] = Field(min_length=2, max_length=1_000)

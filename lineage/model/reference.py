@@ -2,7 +2,7 @@
 
 ``docs/registry.md`` is this module's output (``lineage reference > docs/registry.md``); a test
 fails when the committed file drifts from the records. Each record's table comes from its
-fields: the type as :mod:`lineage.model.records` spells it (``PersonId``, ``Sha256``,
+fields: the type as :mod:`lineage.model.record_fields` names it (``PersonId``, ``Sha256``,
 ``Instant`` are explained once), whether it is required, its default and its constraints.
 """
 
@@ -60,7 +60,7 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
 )
 
-# What the type aliases of lineage.model.records mean, in the words of their definitions.
+# What the type aliases of lineage.model.record_fields (and records) mean, as defined there.
 ALIASES: dict[str, str] = {
     "Sha256": "SHA-256 digest: exactly 64 lowercase hexadecimal characters",
     "Count": "whole number >= 0, given as a JSON integer (never `\"7\"`, `2.0` or `true`)",
@@ -84,10 +84,11 @@ ALIASES: dict[str, str] = {
     "Sensitivity": "`public`, `internal`, `confidential`, `personal` or `special_category`",
     "StrictBool": "`true` or `false` (never a string or a number)",
     "Ratio": "number above 0 and at most 1",
+    "GitCommit": "git commit hash: 7 to 64 lowercase hexadecimal characters",
     "AutomationLevel": "`autonomous` or `human_in_the_loop`",
     "Reversibility": "`easy` or `permanent`",
 }
-_ID_OF = re.compile(r"Annotated\[str, _id_of\(NodeKind\.(\w+)\)\]")
+_ID_OF = re.compile(r"Annotated\[str, id_of\(NodeKind\.(\w+)\)\]")
 _CONSTRAINTS = {
     "min_length": "at least {} long",
     "max_length": "at most {} long",

@@ -24,7 +24,7 @@ import structlog
 from lineage.model.graph import Node, NodeKind
 from lineage.model.times import utcnow
 from lineage.services.record_store import RecordStore
-from lineage.services.registry import Registration
+from lineage.services.write_plan import Registration
 from lineage.store.base import GraphStore
 
 # (store, records, the batch node, the instant to judge it at) -> anything (ignored)

@@ -1,143 +1,56 @@
-"""Incidents: what a monitor (or a scheduled check) raises, and how people close them.
+"""Incidents: what a monitor (or a scheduled check) raises, how people close them, and the
+questions asked of them (which incidents stood where, how precise each signal's alerts were).
 
-A :class:`Signal` is one finding: which signal fired, how badly, about which model, version,
-deployment, batch and feature, the value it measured and the baseline it broke.
-:meth:`Incidents.raise_signal` turns it into an Incident node, or, when an incident for the same
-``(signal, model, feature)`` is still open (open or acknowledged), adds the finding to it as
-evidence instead of opening another. A batch already recorded as evidence for that key is a
-no-op, so re-running a monitor over the same batches opens nothing new.
+:meth:`Incidents.raise_signal` turns a :class:`~lineage.services.incident_signals.Signal` into
+an Incident node, or, when an incident for the same ``(signal, model, feature)`` is still open
+(open or acknowledged), adds the finding to it as evidence instead of opening another. A batch
+already recorded as evidence for that key is a no-op, so re-running a monitor over the same
+batches opens nothing new.
 
 An Incident holds the signal, severity, detection instant (its ``valid_from``), the value and the
 baseline, its ``status`` and the ``status_history`` of every change with its time, actor and
-reason (so :func:`status_at` answers what was open at any instant), the evidence, the people
-accountable for the model then, and its investigation context
+reason (so :func:`~lineage.services.incident_signals.status_at` answers what was open at any
+instant), the evidence, the people accountable for the model then, and its investigation context
 (:mod:`lineage.services.incident_context`). Its edges: ``AFFECTED`` the model version, the
 deployment, each evidence batch and the feature (``role`` says which), ``FOLLOWS`` its playbook
 (with the hash of the text it pointed to), ``WAS_ATTRIBUTED_TO`` each accountable person
 (``role``). Every write is one transaction with one audit event; a status change is its own
 audited write (corrections remain for fixing a title or a root cause).
-
-IDs: ``incident:<model name>_<YYYY_MM_DD>`` of the detection day (the signal's name when there is
-no model), then ``-2``, ``-3``... for further incidents of that model that day, so the first
-incident of a day has a name a person can say and a runbook can reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from lineage.errors import ConflictError, InvalidError, NotFoundError
-from lineage.model.canonical import check_json_depth
 from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
-from lineage.model.ids import make_id, parse_id, require_kind
-from lineage.model.records import MAX_FUTURE_SKEW
+from lineage.model.ids import parse_id, require_kind
+from lineage.model.record_fields import MAX_FUTURE_SKEW
 from lineage.model.times import from_text, require_aware, to_text, utcnow
 from lineage.services.audit import append_event
 from lineage.services.consistency import require_agent, when
 from lineage.services.governance.accountability import holders
 from lineage.services.incident_context import incident_context
-from lineage.services.playbooks import SIGNAL_NAME, Playbook
+from lineage.services.incident_signals import (
+    SEVERITIES,
+    Precision,
+    Signal,
+    Status,
+    history_of,
+    incident_stem,
+    status_at,
+)
+from lineage.services.playbooks import Playbook
 from lineage.services.record_store import RecordStore
 from lineage.store.base import EdgeQuery, GraphStore, NodeQuery, iter_all_nodes, iter_nodes
 
-SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 DISPOSITIONS = ("actionable", "false_positive")
 MAX_EVIDENCE = 50  # evidence entries kept on the node; ``evidence_count`` counts them all
 MAX_TEXT = 10_000
 _AFFECTED = frozenset({EdgeKind.AFFECTED})
-
-
-class Status(StrEnum):
-    """Where an incident stands."""
-
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    RESOLVED = "resolved"
-
-
-@dataclass(frozen=True, slots=True)
-class Signal:
-    """One finding of a monitor or a scheduled check.
-
-    ``model`` may be left out when ``model_version`` is given (its model is taken). ``feature``
-    is a feature name or ``feature:`` ID; the incident links to it when it is registered.
-    ``playbook`` is the signal's playbook (or the ID of one already in the graph).
-    """
-
-    signal: str
-    severity: str
-    title: str
-    detected_at: datetime
-    model: str | None = None
-    model_version: str | None = None
-    deployment: str | None = None
-    batch: str | None = None
-    feature: str | None = None
-    value: float | None = None
-    baseline: float | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-    playbook: Playbook | str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.signal, str) or not SIGNAL_NAME.match(self.signal):
-            raise InvalidError(
-                "a signal name is 1 to 64 lowercase letters, digits or '_'", field="signal"
-            )
-        if self.severity not in SEVERITIES:
-            raise InvalidError(f"one of {', '.join(SEVERITIES)}", field="severity")
-        if not isinstance(self.title, str) or not 0 < len(self.title.strip()) <= 2_000:
-            raise InvalidError("give 1 to 2,000 characters", field="title")
-        require_aware(self.detected_at, "detected_at")
-        if self.model is not None:
-            require_kind(self.model, "model", NodeKind.MODEL)
-        if self.model_version is not None:
-            version = require_kind(self.model_version, "model_version", NodeKind.MODEL_VERSION)
-            if self.model is not None and version.unversioned != self.model:
-                raise InvalidError(f"is a version of {version.unversioned}", field="model_version")
-        if self.deployment is not None:
-            require_kind(self.deployment, "deployment", NodeKind.DEPLOYMENT)
-        if self.batch is not None:
-            require_kind(self.batch, "batch", NodeKind.INFERENCE_BATCH)
-        if isinstance(self.playbook, str):
-            require_kind(self.playbook, "playbook", NodeKind.PLAYBOOK)
-        check_json_depth(dict(self.details), "details")
-
-    @property
-    def model_id(self) -> str | None:
-        """The model the signal is about, if any."""
-        if self.model is not None:
-            return self.model
-        return parse_id(self.model_version).unversioned if self.model_version else None
-
-    @property
-    def feature_id(self) -> str | None:
-        """The feature as a node ID."""
-        if not self.feature:
-            return None
-        return self.feature if ":" in self.feature else make_id(NodeKind.FEATURE, self.feature)
-
-    @property
-    def playbook_id(self) -> str | None:
-        """The playbook's node ID."""
-        return self.playbook.id if isinstance(self.playbook, Playbook) else self.playbook
-
-    @property
-    def key(self) -> str:
-        """What makes two findings the same incident: signal, model, feature."""
-        return f"{self.signal}|{self.model_id or ''}|{self.feature_id or ''}"
-
-    def evidence(self) -> dict[str, Any]:
-        """The finding as one evidence entry."""
-        entry: dict[str, Any] = {"detected_at": to_text(self.detected_at), "title": self.title}
-        for name in ("model_version", "deployment", "batch", "value", "baseline"):
-            value = getattr(self, name)
-            if value is not None:
-                entry[name] = value
-        return entry | ({"details": dict(self.details)} if self.details else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,32 +62,6 @@ class IncidentResult:
     created: bool
     evidence_added: bool = False
     audit_seq: int | None = None
-
-
-def history_of(incident: Node) -> list[dict[str, Any]]:
-    """The incident's status changes, oldest first (a hand-registered incident: its opening)."""
-    history = incident.props.get("status_history")
-    if isinstance(history, list) and history:
-        return [dict(h) for h in history]
-    return [
-        {"status": incident.props.get("status", Status.OPEN), "at": to_text(incident.valid_from)}
-    ]
-
-
-def status_at(incident: Node, at: datetime | None = None) -> str | None:
-    """The incident's status at ``at`` (default: now); None before it was opened."""
-    instant = require_aware(at, "as_of") if at is not None else utcnow()
-    found: str | None = None
-    for change in history_of(incident):
-        if from_text(str(change["at"])) <= instant:
-            found = str(change["status"])
-    return found
-
-
-def incident_stem(signal: Signal) -> str:
-    """The ID an incident of ``signal`` gets when it is the first of its day."""
-    name = parse_id(signal.model_id).name if signal.model_id else signal.signal
-    return make_id(NodeKind.INCIDENT, f"{name}_{signal.detected_at:%Y_%m_%d}")
 
 
 class Incidents:
@@ -494,24 +381,6 @@ def _text(value: str, field_name: str) -> str:
 
 
 # -- questions ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Precision:
-    """How often a signal's incidents were worth raising: ``precision`` is actionable over
-    resolved (None until one is resolved)."""
-
-    signal: str
-    raised: int
-    open: int
-    resolved: int
-    actionable: int
-    false_positive: int
-
-    @property
-    def precision(self) -> float | None:
-        """Actionable / resolved."""
-        return self.actionable / self.resolved if self.resolved else None
 
 
 def alert_precision(store: GraphStore, signal: str | None = None) -> list[Precision]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from lineage.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 from lineage.model.canonical import canonical_json
-from lineage.model.records import require_sha256
+from lineage.model.record_fields import require_sha256
 
 DEFAULT_RECORDS_DIR = "./lineage-records"
 ERASED_DIR = "erased"  # markers of erased files: <root>/erased/<hash>, no 2-character clash

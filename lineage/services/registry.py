@@ -1,15 +1,12 @@
 """Registration: how pipelines put provenance into the graph.
 
-Each operation validates its record, builds nodes and edges, and writes them with an audit event
-in one transaction. Registered provenance is immutable: the same ID with the same content is a
-no-op that returns the existing node; with different content it is a CONFLICT naming both hashes;
-a reference to a node that does not exist is NOT_FOUND. Nothing is written in either case.
+Each operation validates its record and builds the nodes and edges it adds as a
+:class:`~lineage.services.write_plan.Plan`, which is written with an audit event in one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,48 +23,19 @@ from lineage.model.records import (
     ModelRecord,
     PersonRecord,
     PipelineRecord,
-    Record,
     TrainingRunRecord,
     parse_record,
 )
 from lineage.model.times import to_text, utcnow
 from lineage.services import consistency
-from lineage.services.audit import append_event
 from lineage.services.governance import slots
 from lineage.services.record_store import RecordStore
-from lineage.services.search import with_suggestions
 from lineage.services.subjects import index_batch
+from lineage.services.write_plan import Plan, Registration, apply_plan, record_node, require
 from lineage.store.base import EdgeQuery, GraphStore
 
 Input = Mapping[str, Any]
-Check = Callable[[Mapping[str, Node]], None]  # given the nodes the transaction read
 ROLES = ("owner", "technical_steward", "risk_approver")
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """What a registration did: ``created`` is False when it was an idempotent no-op."""
-
-    node: Node
-    created: bool
-    audit_seq: int | None = None
-    related: list[Node] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Plan:
-    """Nodes that must be new-or-identical, nodes created only if missing, and edges.
-
-    ``checks`` run inside the write transaction, after the references are found to exist, with
-    every node of the plan and its references as stored then.
-    """
-
-    primary: Node
-    immutable: list[Node] = field(default_factory=list)
-    if_missing: list[Node] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
-    references: dict[str, str] = field(default_factory=dict)  # node id -> input field
-    checks: list[Check] = field(default_factory=list)
 
 
 class Registry:
@@ -103,13 +71,15 @@ class Registry:
         kind: NodeKind,
         on_behalf_of: str,
     ) -> Registration:
-        node = self._node(rec.id, kind, rec.since, rec, exclude={"id", "since"})
-        plan = _Plan(primary=node, immutable=[node])
+        node = record_node(rec.id, kind, rec.since, rec, exclude={"id", "since"})
+        plan = Plan(primary=node, immutable=[node])
         principal = getattr(rec, on_behalf_of)
         if principal:
             plan.edges.append(Edge(rec.id, EdgeKind.ACTED_ON_BEHALF_OF, principal))
             plan.references[principal] = on_behalf_of
-        return self._apply(action, reason, plan, rec, time_defaulted=rec.since is None)
+        return apply_plan(
+            self.store, self.actor, action, reason, plan, rec, time_defaulted=rec.since is None
+        )
 
     # -- data --------------------------------------------------------------------------------
 
@@ -119,7 +89,7 @@ class Registry:
         """Register an immutable dataset version (and its Dataset, on first sight)."""
         rec = parse_record(DatasetVersionRecord, data)
         parsed = parse_id(rec.id)
-        node = self._node(
+        node = record_node(
             rec.id,
             NodeKind.DATASET_VERSION,
             rec.created_at,
@@ -128,9 +98,9 @@ class Registry:
             extra={"version": parsed.version},
         )
         dataset = Node(parsed.unversioned, NodeKind.DATASET, rec.created_at, {"name": parsed.name})
-        plan = _Plan(primary=node, immutable=[node], if_missing=[dataset])
+        plan = Plan(primary=node, immutable=[node], if_missing=[dataset])
         plan.edges.append(Edge(rec.id, EdgeKind.SPECIALIZATION_OF, dataset.id))
-        return self._apply("register_dataset_version", reason, plan, rec)
+        return apply_plan(self.store, self.actor, "register_dataset_version", reason, plan, rec)
 
     def register_feature_snapshot(
         self, data: FeatureSnapshotRecord | Input, reason: str = "register feature snapshot"
@@ -141,7 +111,7 @@ class Registry:
         for i, feature_id in enumerate(features):
             if kind_of(feature_id, f"features.{i}") is not NodeKind.FEATURE:
                 raise InvalidError(f"{feature_id!r} is not a feature", field=f"features.{i}")
-        node = self._node(
+        node = record_node(
             rec.id,
             NodeKind.FEATURE_SNAPSHOT,
             rec.created_at,
@@ -149,7 +119,7 @@ class Registry:
             exclude={"id", "created_at", "features"},
             extra={"features": features},
         )
-        plan = _Plan(primary=node, immutable=[node])
+        plan = Plan(primary=node, immutable=[node])
         for feature_id in features:
             name = parse_id(feature_id).name
             plan.if_missing.append(
@@ -162,7 +132,7 @@ class Registry:
         plan.checks.append(
             lambda nodes: consistency.check_snapshot_sources(rec, [nodes[s] for s in rec.sources])
         )
-        return self._apply("register_feature_snapshot", reason, plan, rec)
+        return apply_plan(self.store, self.actor, "register_feature_snapshot", reason, plan, rec)
 
     # -- models ------------------------------------------------------------------------------
 
@@ -178,15 +148,18 @@ class Registry:
         since = rec.since or utcnow()
         # The people are the temporal edges alone: a copy on the node would go stale at the
         # first handover.
-        node = self._node(rec.id, NodeKind.MODEL, since, rec, exclude={"id", "since", *ROLES})
-        plan = _Plan(primary=node, immutable=[node])
+        node = record_node(rec.id, NodeKind.MODEL, since, rec, exclude={"id", "since", *ROLES})
+        plan = Plan(primary=node, immutable=[node])
         for role in ROLES:
             person = getattr(rec, role)
             plan.edges.append(
                 Edge(rec.id, EdgeKind.WAS_ATTRIBUTED_TO, person, {"role": role}, valid_from=since)
             )
             plan.references[person] = role
-        return self._apply("register_model", reason, plan, rec, time_defaulted=rec.since is None)
+        defaulted = rec.since is None
+        return apply_plan(
+            self.store, self.actor, "register_model", reason, plan, rec, time_defaulted=defaulted
+        )
 
     def assign_role(
         self, model: str, role: str, person: str, at: datetime, reason: str
@@ -195,7 +168,7 @@ class Registry:
         if role not in ROLES:
             raise InvalidError(f"unknown role {role!r}; roles: {', '.join(ROLES)}", field="role")
         current = [e for e in self._attributions(model, at) if e.props.get("role") == role]
-        node = self._require(model, "model", NodeKind.MODEL)
+        node = require(self.store, model, "model", NodeKind.MODEL)
         if any(e.dst == person for e in current):
             return Registration(node=node, created=False)
         if role == "risk_approver":
@@ -206,9 +179,15 @@ class Registry:
                 raise InvalidError("the risk approver cannot be the model owner", field="person")
         edges = [Edge(e.src, e.kind, e.dst, e.props, e.valid_from, at) for e in current]
         edges.append(Edge(model, EdgeKind.WAS_ATTRIBUTED_TO, person, {"role": role}, valid_from=at))
-        plan = _Plan(primary=node, edges=edges, references={person: "person"})
+        plan = Plan(primary=node, edges=edges, references={person: "person"})
         payload = {"model": model, "role": role, "person": person, "at": to_text(at)}
-        return self._apply("assign_role", reason, plan, payload=payload, force=True)
+        return apply_plan(
+            self.store, self.actor, "assign_role", reason, plan, payload=payload, force=True
+        )
+
+    def _attributions(self, model: str, at: datetime) -> list[Edge]:
+        query = EdgeQuery(src=model, kinds=frozenset({EdgeKind.WAS_ATTRIBUTED_TO}), as_of=at)
+        return self.store.find_edges(query).items
 
     def register_training_run(
         self, data: TrainingRunRecord | Input, reason: str | None = None
@@ -220,10 +199,12 @@ class Registry:
         """
         rec = parse_record(TrainingRunRecord, data)
         version = parse_id(rec.model_version)
-        self._require(version.unversioned, "model_version", NodeKind.MODEL)
-        snapshot = self._require(rec.snapshot, "snapshot", NodeKind.FEATURE_SNAPSHOT)
+        require(self.store, version.unversioned, "model_version", NodeKind.MODEL)
+        snapshot = require(self.store, rec.snapshot, "snapshot", NodeKind.FEATURE_SNAPSHOT)
         for i, binding in enumerate(rec.datasets):
-            registered = self._require(binding.id, f"datasets.{i}.id", NodeKind.DATASET_VERSION)
+            registered = require(
+                self.store, binding.id, f"datasets.{i}.id", NodeKind.DATASET_VERSION
+            )
             if registered.props.get("content_hash") != binding.content_hash:
                 raise ConflictError(
                     f"the run binds {binding.id} at hash {binding.content_hash} but it is "
@@ -234,7 +215,7 @@ class Registry:
                         "given": binding.content_hash,
                     },
                 )
-        run = self._node(
+        run = record_node(
             rec.id,
             NodeKind.TRAINING_RUN,
             rec.started_at,
@@ -258,7 +239,7 @@ class Registry:
             }
             | ({"artifact_hash": rec.artifact_hash} if rec.artifact_hash else {}),
         )
-        plan = _Plan(primary=mv, immutable=[run, mv])
+        plan = Plan(primary=mv, immutable=[run, mv])
         plan.edges += [
             Edge(
                 rec.id,
@@ -282,17 +263,18 @@ class Registry:
                 rec, nodes[rec.snapshot], [nodes[d.id] for d in rec.datasets]
             )
         )
-        return self._apply("register_training_run", reason or rec.reason, plan, rec)
+        action = "register_training_run"
+        return apply_plan(self.store, self.actor, action, reason or rec.reason, plan, rec)
 
     def register_evaluation(
         self, data: EvaluationRecord | Input, reason: str = "register evaluation"
     ) -> Registration:
         """Register the metrics of a model version (and on which data, by whom)."""
         rec = parse_record(EvaluationRecord, data)
-        node = self._node(
+        node = record_node(
             rec.id, NodeKind.EVALUATION, rec.evaluated_at, rec, exclude={"id", "evaluated_at"}
         )
-        plan = _Plan(primary=node, immutable=[node])
+        plan = Plan(primary=node, immutable=[node])
         plan.edges.append(Edge(rec.id, EdgeKind.USED, rec.model_version, {"role": "evaluated"}))
         plan.references[rec.model_version] = "model_version"
         if rec.dataset:
@@ -308,7 +290,7 @@ class Registry:
                 rec, nodes[rec.model_version], nodes[rec.dataset] if rec.dataset else None
             )
         )
-        return self._apply("register_evaluation", reason, plan, rec)
+        return apply_plan(self.store, self.actor, "register_evaluation", reason, plan, rec)
 
     # -- production --------------------------------------------------------------------------
 
@@ -318,7 +300,7 @@ class Registry:
         """Register a window of decisions; the decisions go to the record store by hash."""
         rec = parse_record(InferenceBatchRecord, data)
         # Model versions are immutable: reading this one before the transaction is safe.
-        version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
+        version = require(self.store, rec.model_version, "model_version", NodeKind.MODEL_VERSION)
         skew = consistency.snapshot_skew(rec, version)
         if rec.records is not None:
             digest = self.records.put_records(rec.records)
@@ -338,7 +320,7 @@ class Registry:
                 )
         # Before the commit: the index may hold a batch that failed, never lack one that did not.
         index_batch(self.store, self.records, rec.id, digest, rec.records)
-        node = self._node(
+        node = record_node(
             rec.id,
             NodeKind.INFERENCE_BATCH,
             rec.window_start,
@@ -347,7 +329,7 @@ class Registry:
             extra={"records_hash": digest, "window_end": to_text(rec.window_end)}
             | ({"snapshot_skew": skew} if skew else {}),
         )
-        plan = _Plan(primary=node, immutable=[node])
+        plan = Plan(primary=node, immutable=[node])
         plan.edges += [
             Edge(rec.id, EdgeKind.SCORED_WITH, rec.model_version, {"role": "model"}),
             Edge(rec.id, EdgeKind.SCORED_WITH, rec.snapshot, {"role": "features"}),
@@ -362,7 +344,8 @@ class Registry:
             )
         )
         payload = rec.model_dump(mode="json", exclude={"records"}) | {"records_hash": digest}
-        return self._apply("register_inference_batch", reason, plan, payload=payload)
+        action = "register_inference_batch"
+        return apply_plan(self.store, self.actor, action, reason, plan, payload=payload)
 
     def backfill_deploy(self, data: DeploymentRecord | Input) -> Registration:
         """Record that a deployment served a model version from ``at``: history that predates
@@ -381,7 +364,7 @@ class Registry:
             return self._backfill_deploy(rec)
 
     def _backfill_deploy(self, rec: DeploymentRecord) -> Registration:
-        version = self._require(rec.model_version, "model_version", NodeKind.MODEL_VERSION)
+        version = require(self.store, rec.model_version, "model_version", NodeKind.MODEL_VERSION)
         model = str(version.props.get("model"))
         existing = self.store.get_nodes([rec.deployment]).get(rec.deployment)
         if existing is not None and existing.props.get("model") != model:
@@ -415,7 +398,7 @@ class Registry:
         open_edges = [e for e in history if e.valid_to is None]
         labels = {"change": "backfill_deploy", "reason": rec.reason}
         change = slots.plan(rec.deployment, open_edges, after, rec.at, labels)
-        plan = _Plan(primary=deployment, if_missing=[deployment], edges=change.edges)
+        plan = Plan(primary=deployment, if_missing=[deployment], edges=change.edges)
         plan.references[rec.model_version] = "model_version"
         plan.checks.append(
             lambda nodes: consistency.check_deployment(rec, nodes[rec.model_version])
@@ -425,14 +408,14 @@ class Registry:
             lambda _nodes: consistency.check_change_keeps_batches(self.store, rec, ending)
         )
         reason = f"backfill: {rec.reason}"
-        return self._apply("backfill_deploy", reason, plan, rec, force=True)
+        return apply_plan(self.store, self.actor, "backfill_deploy", reason, plan, rec, force=True)
 
     def register_incident(
         self, data: IncidentRecord | Input, reason: str = "open incident"
     ) -> Registration:
         """Record an incident and what it affected."""
         rec = parse_record(IncidentRecord, data)
-        node = self._node(
+        node = record_node(
             rec.id,
             NodeKind.INCIDENT,
             rec.opened_at,
@@ -440,90 +423,8 @@ class Registry:
             exclude={"id", "opened_at"},
             extra={"status": "open"},
         )
-        plan = _Plan(primary=node, immutable=[node])
+        plan = Plan(primary=node, immutable=[node])
         for i, target in enumerate(rec.affected):
             plan.edges.append(Edge(rec.id, EdgeKind.AFFECTED, target))
             plan.references.setdefault(target, f"affected.{i}")
-        return self._apply("register_incident", reason, plan, rec)
-
-    # -- the write path ----------------------------------------------------------------------
-
-    def _node(
-        self,
-        node_id: str,
-        kind: NodeKind,
-        at: datetime | None,
-        rec: Record,
-        exclude: set[str],
-        extra: Mapping[str, Any] | None = None,
-    ) -> Node:
-        props = rec.model_dump(mode="json", exclude=exclude, exclude_none=True)
-        return Node(node_id, kind, at or utcnow(), props | dict(extra or {}))
-
-    def _require(self, node_id: str, field_name: str, kind: NodeKind) -> Node:
-        node = self.store.get_nodes([node_id]).get(node_id)
-        if node is None:
-            missing = NotFoundError(f"{node_id} is not registered", field=field_name)
-            raise with_suggestions(self.store, missing, node_id)
-        if node.kind is not kind:
-            raise InvalidError(
-                f"{node_id} is a {node.kind.value}, expected {kind.value}", field=field_name
-            )
-        return node
-
-    def _attributions(self, model: str, at: datetime) -> list[Edge]:
-        query = EdgeQuery(src=model, kinds=frozenset({EdgeKind.WAS_ATTRIBUTED_TO}), as_of=at)
-        return self.store.find_edges(query).items
-
-    def _apply(
-        self,
-        action: str,
-        reason: str,
-        plan: _Plan,
-        rec: Record | None = None,
-        *,
-        payload: dict[str, Any] | None = None,
-        time_defaulted: bool = False,
-        force: bool = False,
-    ) -> Registration:
-        """Check, then write the plan and its audit event atomically.
-
-        ``time_defaulted`` means the caller gave no time and the node's was set to now, so an
-        identical registration later must not conflict on it. ``force`` writes the edges even
-        when every node already exists (temporal changes such as a deployment).
-        """
-        body = payload if payload is not None else (rec.model_dump(mode="json") if rec else {})
-        with self.store.transaction():
-            consistency.require_agent(self.store, self.actor, utcnow(), registering=plan.primary)
-            ids = [n.id for n in (*plan.immutable, *plan.if_missing)] + list(plan.references)
-            existing = self.store.get_nodes(sorted(set(ids)))
-            new_immutable: list[Node] = []
-            for node in plan.immutable:
-                old = existing.get(node.id)
-                if old is None:
-                    new_immutable.append(node)
-                else:
-                    consistency.check_unchanged(old, node, compare_time=not time_defaulted)
-            if plan.immutable and not new_immutable and not force:
-                return Registration(node=existing[plan.primary.id], created=False)
-            batch_ids = {n.id for n in (*plan.immutable, *plan.if_missing)}
-            for ref, field_name in plan.references.items():
-                if ref not in existing and ref not in batch_ids:
-                    missing = NotFoundError(f"{ref} is not registered", field=field_name)
-                    raise with_suggestions(self.store, missing, ref)
-            for check in plan.checks:
-                check(existing)
-            new_nodes = new_immutable + [n for n in plan.if_missing if n.id not in existing]
-            self.store.upsert_nodes(new_nodes)
-            self.store.upsert_edges(plan.edges)
-            event = append_event(
-                self.store,
-                actor=self.actor,
-                action=action,
-                reason=reason,
-                nodes=new_nodes,
-                edges=plan.edges,
-                payload=body,
-            )
-        stored = self.store.get_nodes([plan.primary.id])[plan.primary.id]
-        return Registration(node=stored, created=True, audit_seq=event.seq, related=new_nodes)
+        return apply_plan(self.store, self.actor, "register_incident", reason, plan, rec)

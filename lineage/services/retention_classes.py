@@ -25,7 +25,7 @@ from typing import get_args
 from lineage.errors import InvalidError
 from lineage.model.graph import Node
 from lineage.model.ids import parse_id
-from lineage.model.records import ConsentBasis, Sensitivity
+from lineage.model.record_fields import ConsentBasis, Sensitivity
 from lineage.model.times import from_text
 from lineage.services.corrected import CorrectedReads
 from lineage.store.base import GraphStore

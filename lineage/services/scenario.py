@@ -1,7 +1,7 @@
-"""The reference scenario: the lending story of DESIGN.md section 8.
+"""The reference scenario: the lending story of DESIGN.md section 8, as data.
 
-``load_scenario`` registers it through the ordinary registration services, so it is idempotent
-(a second load changes nothing) and exercises exactly the paths pipelines use. Hashes are
+Its people, datasets, model versions, deployments and synthetic decisions, and the registration
+inputs they make, in order (:mod:`lineage.services.scenario_loader` loads them). Hashes are
 SHA-256 of a description of each artifact: deterministic, hence the same on every machine.
 """
 
@@ -10,23 +10,10 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from lineage.services.batch_hooks import BatchHook, after_batch
-from lineage.services.governance.deployment import Deployments
-from lineage.services.governance.scenario_steps import (
-    FALLBACK_DEFAULT,
-    FALLBACK_RULES,
-    FALLBACK_RULES_ID,
-    MODEL_SCOPING,
-    governance_steps,
-    run_step,
-)
-from lineage.services.governance.scenario_steps import Step as GovernanceStep
-from lineage.services.registry import Registration, Registry
 
 DEMO_ACTOR = "pipeline:lineage_demo"
 OPERATOR = "person:credit_ml_lead"  # deploys and rolls back
@@ -37,7 +24,8 @@ SNAPSHOT_JAN24 = "snapshot:credit_model_training_2024_01_24"
 FEATURES = ["credit_score", "income", "debt_ratio", "age"]
 
 
-def _t(text: str) -> datetime:
+def instant(text: str) -> datetime:
+    """An instant of the story, written as naive ISO 8601 text in UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
@@ -51,46 +39,46 @@ PEOPLE: list[dict[str, Any]] = [
         "id": "person:head_of_lending",
         "name": "Head of Lending",
         "title": "Model owner",
-        "since": _t("2023-06-01T00:00:00"),
+        "since": instant("2023-06-01T00:00:00"),
     },
     {
         "id": "person:credit_ml_lead",
         "name": "Credit ML Lead",
         "title": "Technical steward",
         "manager": "person:head_of_lending",
-        "since": _t("2023-06-01T00:00:00"),
+        "since": instant("2023-06-01T00:00:00"),
     },
     {
         "id": "person:model_risk_officer",
         "name": "Model Risk Officer",
         "title": "Independent risk approver",
-        "since": _t("2023-06-01T00:00:00"),
+        "since": instant("2023-06-01T00:00:00"),
     },
     {
         "id": "person:oncall_ml_engineer",
         "name": "On-call ML Engineer",
         "manager": "person:credit_ml_lead",
-        "since": _t("2023-09-01T00:00:00"),
+        "since": instant("2023-09-01T00:00:00"),
     },
 ]
 # The loader registers itself first: every other write needs its actor to be a registered agent.
 DEMO_PIPELINE: dict[str, Any] = {
     "id": DEMO_ACTOR,
     "name": "Reference scenario loader",
-    "since": _t("2023-06-01T00:00:00"),
+    "since": instant("2023-06-01T00:00:00"),
 }
 PIPELINES: list[dict[str, Any]] = [
     {
         "id": "pipeline:credit_training",
         "name": "Credit model training (weekly)",
         "owner": "person:credit_ml_lead",
-        "since": _t("2023-06-01T00:00:00"),
+        "since": instant("2023-06-01T00:00:00"),
     },
     {
         "id": "pipeline:lending_inference",
         "name": "Lending decision service",
         "owner": "person:credit_ml_lead",
-        "since": _t("2023-06-01T00:00:00"),
+        "since": instant("2023-06-01T00:00:00"),
     },
 ]
 DATASETS = [  # id, created, records
@@ -302,7 +290,7 @@ def statistics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+def registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(operation, label, input) of the registrations, in order, up to the evaluations."""
     yield "register_pipeline", DEMO_ACTOR, DEMO_PIPELINE
     for person in PEOPLE:
@@ -317,7 +305,7 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "id": ds_id,
                 "content_hash": content_hash(ds_id),
                 "record_count": count,
-                "created_at": _t(created),
+                "created_at": instant(created),
                 "uri": f"s3://lending-data/{ds_id.split(':')[1]}/",
             },
         )
@@ -331,7 +319,7 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "sources": sources,
                 "content_hash": content_hash(snap_id),
                 "computed_by": "feast v3.1",
-                "created_at": _t(created),
+                "created_at": instant(created),
             },
         )
     yield (
@@ -343,7 +331,7 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
             "owner": "person:head_of_lending",
             "technical_steward": "person:credit_ml_lead",
             "risk_approver": "person:model_risk_officer",
-            "since": _t("2023-06-01T00:00:00"),
+            "since": instant("2023-06-01T00:00:00"),
         },
     )
     snapshot_sources = {snap[0]: snap[1] for snap in SNAPSHOTS}
@@ -371,8 +359,8 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "records_used": v.used,
                 "triggered_by": "pipeline:credit_training",
                 "reason": v.reason,
-                "started_at": _t(v.started),
-                "ended_at": _t(v.ended),
+                "started_at": instant(v.started),
+                "ended_at": instant(v.ended),
             },
         )
         evaluation = f"evaluation:lending_approval_{v.version.replace('-', '_')}"
@@ -383,7 +371,7 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "id": evaluation,
                 "model_version": f"{MODEL}@{v.version}",
                 "metrics": {"auc": v.auc, "disparate_impact": v.di},
-                "evaluated_at": _t(v.ended) + timedelta(hours=2),
+                "evaluated_at": instant(v.ended) + timedelta(hours=2),
                 "evaluator": "person:credit_ml_lead",
                 "notes": v.notes,
             },
@@ -391,7 +379,7 @@ def _registrations() -> Iterator[tuple[str, str, dict[str, Any]]]:
 
 
 # The incident the demographic-parity monitor opens on the first v13 batch (window end 11:30):
-# the first incident of the model that day is named after it (lineage.services.incidents).
+# the first incident of the model that day is named after it (incident_signals.incident_stem).
 INCIDENT_ID = "incident:lending_approval_2024_01_25"
 # The v13 batches carry more decisions than the others (a busy morning): a group of six
 # applicants cannot show a fall from 50% to 10% that any honest test would call significant.
@@ -402,7 +390,7 @@ ROLLBACK_AT = "2024-01-25T11:47:00"
 FALLBACK_LINKED_AT = "2024-01-06T09:30:00"
 
 
-def _batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
+def inference_batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(operation, label, input) of the inference batches."""
     for start, end, version, snapshot in BATCHES:
         rows = decisions(start, version, V13_BATCH_SIZE if version == "v13" else 24)
@@ -415,8 +403,8 @@ def _batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "id": batch_id(start),
                 "model_version": f"{MODEL}@{version}",
                 "snapshot": snapshot,
-                "window_start": _t(start),
-                "window_end": _t(end),
+                "window_start": instant(start),
+                "window_end": instant(end),
                 "record_count": len(rows),
                 "counts": dict(Counter(r["decision"] for r in rows)),
                 "statistics": statistics(rows),
@@ -424,151 +412,3 @@ def _batches() -> Iterator[tuple[str, str, dict[str, Any]]]:
                 "deployment": DEPLOYMENT,
             },
         )
-
-
-Action = Callable[[Registry], object]
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    """What one step of the scenario did: ``created`` is False when it was already there."""
-
-    label: str
-    created: bool
-    result: object
-
-
-def _register(operation: str, data: dict[str, Any], governed: bool) -> Action:
-    if operation == "register_model" and governed:
-        data = data | MODEL_SCOPING | {"input_bounds": INPUT_BOUNDS}
-    return lambda registry: getattr(registry, operation)(data)
-
-
-def _batch(data: dict[str, Any], monitors: BatchHook) -> Action:
-    """Register a batch, then run the monitors on it as of its window's end: the detection
-    instant of this historical data."""
-
-    def register(registry: Registry) -> object:
-        done: Registration = registry.register_inference_batch(data)
-        after_batch([monitors], registry.store, registry.records, done, now=data["window_end"])
-        return done
-
-    return register
-
-
-def _deployments(registry: Registry) -> Deployments:
-    return Deployments(registry.store, registry.records, OPERATOR)
-
-
-def _deploy(version: str, at: str, reason: str) -> Action:
-    model_version = f"{MODEL}@{version}"
-    return lambda r: _deployments(r).deploy(model_version, DEPLOYMENT, reason, at=_t(at))
-
-
-def _rollback(version: str, at: str, reason: str) -> Action:
-    model_version = f"{MODEL}@{version}"
-    return lambda r: _deployments(r).rollback(
-        DEPLOYMENT, reason, to_version=model_version, incident=INCIDENT_ID, at=_t(at)
-    )
-
-
-def _fallback_rules(registry: Registry) -> object:
-    return _deployments(registry).register_fallback_rules(
-        FALLBACK_RULES_ID,
-        MODEL,
-        FALLBACK_RULES,
-        FALLBACK_DEFAULT,
-        description="The credit policy's manual rules, for the kill switch",
-        created_at=_t("2024-01-02T00:00:00"),
-    )
-
-
-def _link_rules(registry: Registry) -> object:
-    return _deployments(registry).set_fallback_rules(
-        DEPLOYMENT, FALLBACK_RULES_ID, "the credit policy's manual rules", at=_t(FALLBACK_LINKED_AT)
-    )
-
-
-def _governance(step: GovernanceStep) -> Action:
-    return lambda r: run_step(r.store, r.records, r.actor, step)
-
-
-def _steps(governed: bool, monitors: BatchHook) -> Iterator[tuple[str, Action]]:
-    """(label, action) in order. Governed: the model is scoped, its versions audited, gated and
-    signed off, then deployed through the gates and rolled back with the incident linked.
-    Otherwise the story as bare history: an unscoped model, deployments backfilled.
-
-    The batches up to the rollback are registered before it, each judged by the monitors as it
-    lands, so the incident the rollback answers is the one the monitors opened."""
-    for operation, label, data in _registrations():
-        yield label, _register(operation, data, governed)
-    if governed:
-        yield FALLBACK_RULES_ID, _fallback_rules
-        for step in governance_steps():
-            yield step[2], _governance(step)
-    batches = list(_batches())
-    for version, at, reason in DEPLOYS:
-        if at.startswith(ROLLBACK_AT):
-            for _operation, label, data in batches:
-                if data["window_end"] <= _t(ROLLBACK_AT):
-                    yield label, _batch(data, monitors)
-        if not governed:
-            record = {
-                "deployment": DEPLOYMENT,
-                "model_version": f"{MODEL}@{version}",
-                "at": _t(at),
-                "reason": reason,
-            }
-            yield f"{version}@{at}", _register("backfill_deploy", record, governed)
-        elif at.startswith(ROLLBACK_AT):
-            yield f"rollback to {version}@{at}", _rollback(version, at, reason)
-        else:
-            yield f"{version}@{at}", _deploy(version, at, reason)
-        if governed and at == DEPLOYS[0][1]:
-            yield "fallback rules linked", _link_rules
-    for _operation, label, data in batches:
-        if data["window_end"] > _t(ROLLBACK_AT):
-            yield label, _batch(data, monitors)
-
-
-def _no_monitors(_store: object, _records: object, _batch: object, _now: object) -> None:
-    return None
-
-
-def _default_monitors() -> BatchHook:
-    # Imported here: the monitors are a job over the services, and the story is told by the
-    # services; only loading it with the monitors running ties the two together.
-    from lineage.jobs.monitors import hook_from
-
-    return hook_from()
-
-
-def scenario_size(governed: bool = True) -> int:
-    """How many steps the scenario takes (for progress bars)."""
-    return sum(1 for _ in _steps(governed, _no_monitors))
-
-
-def load_scenario(
-    registry: Registry,
-    progress: Callable[[str, StepResult], None] | None = None,
-    *,
-    governed: bool = True,
-    monitors: BatchHook | None = None,
-) -> list[StepResult]:
-    """Load the whole story as ``registry``'s actor (deployments as the operator, sign-offs as
-    their approvers); idempotent: a second load changes nothing.
-
-    ``governed=False`` loads the history without governance (an unscoped model, deployments
-    backfilled), for tests of what governance adds. ``monitors`` judges each batch as it is
-    registered (default: the monitors of ``jobs/monitors.toml``); the governed rollback needs
-    the incident they open on v13's first batch.
-    """
-    hook = monitors if monitors is not None else _default_monitors()
-    done = []
-    for label, action in _steps(governed, hook):
-        result = action(registry)
-        step = StepResult(label, bool(getattr(result, "created", False)), result)
-        done.append(step)
-        if progress is not None:
-            progress(label, step)
-    return done

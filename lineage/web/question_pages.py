@@ -15,7 +15,8 @@ from lineage.model.graph import Node
 from lineage.model.times import utcnow
 from lineage.services import investigation, subjects
 from lineage.services.answers import DecisionBatch, RecordPage, UpstreamChanges
-from lineage.services.incidents import find_incidents, status_at
+from lineage.services.incident_signals import status_at
+from lineage.services.incidents import find_incidents
 from lineage.services.names import resolve_any
 from lineage.services.record_store import RecordStore
 from lineage.services.tokens import Principal

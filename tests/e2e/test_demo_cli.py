@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lineage.cli import app
-from lineage.services.scenario import scenario_size
+from lineage.services.scenario_loader import scenario_size
 
 runner = CliRunner()
 

@@ -8,7 +8,8 @@ import pytest
 
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import GraphStore
 
 V12 = "model:lending_approval@v12"

@@ -14,7 +14,8 @@ import pytest
 from lineage.services.governance.scenario_steps import load_governance
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import GraphStore
 from tests.governance.lending import ScopedScenario
 

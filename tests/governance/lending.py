@@ -8,8 +8,9 @@ from typing import Any
 
 from lineage.model.records import ModelRecord
 from lineage.services.governance.scenario_steps import MODEL_SCOPING
-from lineage.services.registry import Registration, Registry
+from lineage.services.registry import Registry
 from lineage.services.scenario import MODEL, SNAPSHOT_JAN24, content_hash
+from lineage.services.write_plan import Registration
 from lineage.store import GraphStore
 
 OWNER = "person:head_of_lending"

@@ -13,7 +13,8 @@ from lineage.services.answers import Attribution
 from lineage.services.governance.accountability import People, accountability_gaps, holders
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, MODEL, load_scenario
+from lineage.services.scenario import DEMO_ACTOR, MODEL
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import GraphStore
 
 JAN_30 = datetime(2024, 1, 30, tzinfo=UTC)

@@ -12,7 +12,8 @@ import pytest
 
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import GraphStore
 
 INFERENCE = "pipeline:lending_inference"  # a scenario agent that registers batches

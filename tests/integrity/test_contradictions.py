@@ -24,8 +24,8 @@ from lineage.services.scenario import (
     SNAPSHOT_JAN20,
     SNAPSHOT_JAN24,
     content_hash,
-    load_scenario,
 )
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import GraphStore
 
 V10, V12, V13 = f"{MODEL}@v10", f"{MODEL}@v12", f"{MODEL}@v13"

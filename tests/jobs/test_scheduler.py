@@ -26,7 +26,8 @@ from lineage.jobs.runs import latest_runs
 from lineage.jobs.scheduler import JobSchedule, JobScheduler, Prepared, load_schedule, prepare
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.settings import Settings
 from lineage.store import GraphStore, open_store
 from tests.jobs.support import SCHEDULE, write_jobs_dir

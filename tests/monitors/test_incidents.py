@@ -11,13 +11,8 @@ from lineage.errors import ConflictError, InvalidError, NotFoundError
 from lineage.jobs.monitors import MonitorsConfig
 from lineage.model.graph import EdgeKind, NodeKind
 from lineage.services.audit import verify
-from lineage.services.incidents import (
-    Incidents,
-    Signal,
-    alert_precision,
-    find_incidents,
-    status_at,
-)
+from lineage.services.incident_signals import Signal, status_at
+from lineage.services.incidents import Incidents, alert_precision, find_incidents
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
 from lineage.store import EdgeQuery, GraphStore

@@ -25,9 +25,9 @@ from lineage.services.scenario import (
     DEPLOYMENT,
     MODEL,
     content_hash,
-    load_scenario,
     statistics,
 )
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import EdgeQuery, GraphStore, iter_all_nodes
 from tests.monitors.conftest import INCIDENT, t
 

@@ -25,7 +25,8 @@ from lineage.openlineage.schema import validate
 from lineage.openlineage.training import TrainingJobs
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.services.tokens import Role, create_token
 from lineage.settings import Settings
 from lineage.store import GraphStore

@@ -24,7 +24,8 @@ from lineage.services.retention import prune, tombstone_of
 from lineage.services.retention_classes import Policy
 from lineage.services.retention_erasure import ErasureReport, Subject, erase_subject
 from lineage.services.retention_holds import place_hold
-from lineage.services.scenario import DEMO_ACTOR, JOHN_DOE, load_scenario
+from lineage.services.scenario import DEMO_ACTOR, JOHN_DOE
+from lineage.services.scenario_loader import load_scenario
 from lineage.store import open_store
 from lineage.store.base import EdgeQuery, GraphStore
 from tests.retention.world import (

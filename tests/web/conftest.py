@@ -19,7 +19,8 @@ from starlette.applications import Starlette
 from lineage.graphql.app import create_app
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
-from lineage.services.scenario import DEMO_ACTOR, load_scenario
+from lineage.services.scenario import DEMO_ACTOR
+from lineage.services.scenario_loader import load_scenario
 from lineage.services.tokens import Role, create_token
 from lineage.settings import Settings
 from lineage.store import GraphStore

@@ -26,7 +26,8 @@ from lineage.jobs.report import Report
 from lineage.model.canonical import canonical_json, sha256_text
 from lineage.model.graph import EdgeKind, Node, NodeKind
 from lineage.model.ids import parse_id
-from lineage.services.incidents import Incidents, Signal
+from lineage.services.incident_signals import Signal
+from lineage.services.incidents import Incidents
 from lineage.services.record_store import RecordStore
 from lineage.services.registry import Registry
 from lineage.store.base import EdgeQuery, GraphStore, NodeQuery, iter_nodes

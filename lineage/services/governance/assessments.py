@@ -21,7 +21,8 @@ from typing import Any
 from lineage.errors import ConflictError, InvalidError, NotFoundError
 from lineage.model.graph import Edge, EdgeKind, Node, NodeKind
 from lineage.model.ids import parse_id
-from lineage.model.records import MAX_FUTURE_SKEW, BiasAuditRecord, parse_record
+from lineage.model.record_fields import MAX_FUTURE_SKEW
+from lineage.model.records import BiasAuditRecord, parse_record
 from lineage.model.times import require_aware, to_text, utcnow
 from lineage.services import consistency
 from lineage.services.audit import append_event
@@ -29,7 +30,7 @@ from lineage.services.consistency import when
 from lineage.services.governance.evidence import read_evidence
 from lineage.services.governance.gates import GateReport, report_of, with_recorded
 from lineage.services.record_store import RecordStore
-from lineage.services.registry import Registration
+from lineage.services.write_plan import Registration
 from lineage.store.base import GraphStore
 
 Input = Mapping[str, Any]

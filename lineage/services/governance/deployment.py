@@ -50,7 +50,7 @@ from lineage.services.governance.changes import (
 from lineage.services.governance.features import Features, Retirement
 from lineage.services.governance.slots import FULL, Slots
 from lineage.services.record_store import RecordStore
-from lineage.services.registry import Registration
+from lineage.services.write_plan import Registration
 from lineage.store.base import GraphStore
 
 __all__ = ["DeploymentChange", "Deployments"]

@@ -27,11 +27,12 @@ from lineage.errors import LineageError, NotFoundError
 from lineage.model.canonical import canonical_json, sha256_text
 from lineage.model.graph import Node, NodeKind
 from lineage.model.ids import require_kind
-from lineage.model.records import Instant, ModelId, Name, Number, Record, parse_record
+from lineage.model.record_fields import Instant, ModelId, Name, Number
+from lineage.model.records import Record, parse_record
 from lineage.model.times import to_text, utcnow
 from lineage.services import consistency
 from lineage.services.audit import append_event
-from lineage.services.registry import Registration
+from lineage.services.write_plan import Registration
 from lineage.store.base import GraphStore
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
