@@ -25,9 +25,9 @@ from typing import IO, Any
 from lineage import __version__
 from lineage.errors import InvalidError, NotFoundError
 from lineage.model.canonical import canonical_json
-from lineage.model.graph import NodeKind
 from lineage.model.times import to_text, utcnow
 from lineage.services.audit import append_event
+from lineage.services.consistency import require_agent
 from lineage.services.export import (
     audit_proof,
     dossier,
@@ -105,7 +105,7 @@ def export_bundle(
     if request.redact and redactor is None:
         raise InvalidError("a redacted export needs the service's redaction key", field="redact")
     if record:
-        _require_agent(store, actor)
+        require_agent(store, actor, utcnow())
     at = generated_at or utcnow()
     scope = collect_scope(
         store,
@@ -312,14 +312,6 @@ def _write_decisions(
         if done % 500 == 0 or done == len(scope.batches):
             tick("copying decisions", done, len(scope.batches))
     return count, missing
-
-
-def _require_agent(store: GraphStore, actor: str) -> None:
-    node = store.get_nodes([actor]).get(actor) if ":" in actor else None
-    if node is None or node.kind not in (NodeKind.PERSON, NodeKind.PIPELINE):
-        raise InvalidError(f"{actor} is not a registered person or pipeline", field="actor")
-    if node.valid_to is not None and node.valid_to <= utcnow():
-        raise InvalidError(f"{actor} has left", field="actor")
 
 
 def request_payload(request: ExportRequest) -> dict[str, Any]:
