@@ -166,8 +166,9 @@ class SQLiteConnections:
             finally:
                 self._local.depth -= 1
             return
-        deadline = time.monotonic() + (self.lock_timeout if wait else 0.0)
-        if not self._writer.acquire(timeout=self.lock_timeout if wait else 0.0):
+        patience = self.lock_timeout if wait else 0.0
+        deadline = time.monotonic() + patience
+        if not self._writer.acquire(timeout=patience):
             raise self._busy("another write of this service", wait)
         try:
             if getattr(self._local, "opened_readonly", False):
